@@ -1,0 +1,129 @@
+"""Distributes job ids to workers. The database stays the truth; a lost message only delays a job
+until the reconciler publishes it again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+import redis.asyncio as aioredis
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+class Broker(Protocol):
+    async def publish(self, job_ids: list[str]) -> None: ...
+    def consume(self, consumer: str) -> AsyncIterator[str]: ...
+    async def depth(self) -> int: ...
+    async def ping(self) -> bool: ...
+    async def close(self) -> None: ...
+
+
+class InProcessBroker:
+    """Embedded mode: an asyncio queue inside `cybervault serve`."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+
+    async def publish(self, job_ids: list[str]) -> None:
+        for job_id in job_ids:
+            self._queue.put_nowait(job_id)
+
+    async def consume(self, consumer: str) -> AsyncIterator[str]:
+        while True:
+            yield await self._queue.get()
+
+    async def depth(self) -> int:
+        return self._queue.qsize()
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisStreamBroker:
+    """Scaled mode: a Redis stream with one consumer group shared by every worker process.
+
+    Messages are acknowledged as soon as a worker has tried to claim the job row: the row's lease,
+    not the stream's pending list, is what protects work from a worker that dies.
+    """
+
+    GROUP = "workers"
+
+    def __init__(self, url: str, prefix: str = "cybervault") -> None:
+        self.redis = aioredis.from_url(url, decode_responses=True)
+        self.stream = f"{prefix}:jobs"
+        self._group_ready = False
+
+    async def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            await self.redis.xgroup_create(self.stream, self.GROUP, id="0", mkstream=True)
+        except aioredis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    async def publish(self, job_ids: list[str]) -> None:
+        if not job_ids:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.xadd(self.stream, {"job": job_id}, maxlen=200_000, approximate=True)
+            await pipe.execute()
+
+    async def consume(self, consumer: str) -> AsyncIterator[str]:
+        while True:
+            try:
+                await self._ensure_group()
+                reply = await self.redis.xreadgroup(
+                    self.GROUP, consumer, {self.stream: ">"}, count=16, block=1000
+                )
+            except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
+                self._group_ready = False
+                log.warning("broker.unreachable", error=str(exc))
+                await asyncio.sleep(1.0)
+                continue
+            for _stream, messages in reply or []:
+                for message_id, fields in messages:
+                    with contextlib.suppress(aioredis.RedisError, OSError):
+                        await self.redis.xack(self.stream, self.GROUP, message_id)
+                    yield fields["job"]
+
+    async def depth(self) -> int:
+        try:
+            groups = await self.redis.xinfo_groups(self.stream)
+        except aioredis.ResponseError:
+            return 0
+        for group in groups:
+            if group.get("name") == self.GROUP:
+                lag = group.get("lag")
+                return int(lag) if lag is not None else 0
+        return 0
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.redis.ping())
+        except (aioredis.RedisError, OSError):
+            return False
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
+_broker: Broker | None = None
+
+
+def set_broker(broker: Broker | None) -> None:
+    global _broker
+    _broker = broker
+
+
+def get_broker() -> Broker | None:
+    return _broker

@@ -1,0 +1,1 @@
+"""Shared infrastructure used by every domain: database, errors, ids, auth, pagination, jobs glue."""

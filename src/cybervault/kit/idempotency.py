@@ -1,0 +1,78 @@
+"""Storage for idempotent POSTs: the first 2xx response per (org, mode, key) is kept and replayed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from cybervault.audit.models import IdempotencyRecord
+from cybervault.kit.auth import Principal
+from cybervault.kit.db import Database, utcnow
+
+# A worker that died mid-request leaves an in-progress record; after this long it may be retried.
+STALE_IN_PROGRESS = dt.timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # started | replay | conflict | wait
+    status: int | None = None
+    body: bytes | None = None
+
+
+def record_id(principal: Principal, idem_key: str) -> str:
+    raw = f"{principal.org_id}\n{principal.livemode}\n{idem_key}".encode()
+    return hashlib.sha256(raw).hexdigest()
+
+
+async def begin(db: Database, rid: str, org_id: str, request_hash: str, ttl_seconds: int) -> Outcome:
+    now = utcnow()
+    async with db.session() as session:
+        try:
+            async with session.begin():
+                existing = await session.get(IdempotencyRecord, rid)
+                if existing is not None and (existing.expires_at <= now or (
+                        existing.status == "in_progress" and existing.created_at < now - STALE_IN_PROGRESS)):
+                    await session.delete(existing)
+                    await session.flush()
+                    existing = None
+                if existing is None:
+                    session.add(IdempotencyRecord(
+                        id=rid, org_id=org_id, request_hash=request_hash, status="in_progress",
+                        created_at=now, expires_at=now + dt.timedelta(seconds=ttl_seconds)))
+                    return Outcome("started")
+                if existing.request_hash != request_hash:
+                    return Outcome("conflict")
+                if existing.status == "done":
+                    return Outcome("replay", existing.response_status, (existing.response_body or "").encode())
+                return Outcome("wait")
+        except IntegrityError:  # a concurrent request inserted the same key first
+            return Outcome("wait")
+
+
+async def complete(db: Database, rid: str, status: int, body: bytes) -> None:
+    async with db.session() as session, session.begin():
+        record = await session.get(IdempotencyRecord, rid)
+        if record is not None:
+            record.status = "done"
+            record.response_status = status
+            record.response_body = body.decode("utf-8", "replace")
+
+
+async def abandon(db: Database, rid: str) -> None:
+    async with db.session() as session, session.begin():
+        await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == rid,
+                                                              IdempotencyRecord.status == "in_progress"))
+
+
+async def prune_expired(db: Database) -> int:
+    async with db.session() as session, session.begin():
+        ids = list((await session.scalars(
+            select(IdempotencyRecord.id).where(IdempotencyRecord.expires_at <= utcnow()).limit(5000))).all())
+        if ids:
+            await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id.in_(ids)))
+    return len(ids)
