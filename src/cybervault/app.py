@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import importlib.util
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -30,6 +29,7 @@ from cybervault.kit.gateway import ApiGateway
 from cybervault.kit.http import error_response
 from cybervault.kit.logging import configure_logging
 from cybervault.kit.metrics import Metrics, MetricsMiddleware
+from cybervault.kit.modules import module_exists
 from cybervault.kit.ratelimit import RateLimiter
 from cybervault.kit.schemas import ErrorResponse
 
@@ -159,7 +159,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     app.state.metrics = metrics
 
     for name in ROUTER_MODULES:
-        if importlib.util.find_spec(name) is not None:
+        if module_exists(name):
             module = importlib.import_module(name)
             app.include_router(module.router, responses=STANDARD_ERROR_RESPONSES)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 
 import typer
@@ -11,6 +10,7 @@ import typer
 from cybervault.cli import keys as keys_cli
 from cybervault.cli import orgs as orgs_cli
 from cybervault.cli import server as server_cli
+from cybervault.kit.modules import module_exists
 
 app = typer.Typer(help="CyberVault: security operations API server, workers and tools.",
                   no_args_is_help=True, add_completion=False)
@@ -22,10 +22,10 @@ app.add_typer(orgs_cli.app, name="orgs", help="Create and list organizations.")
 app.add_typer(keys_cli.app, name="keys", help="Create, list and revoke API keys.")
 
 # Commands owned by other domains, registered when present.
-if importlib.util.find_spec("cybervault.cli.scan") is not None:
+if module_exists("cybervault.cli.scan"):
     _scan = importlib.import_module("cybervault.cli.scan")
     app.command("scan", help="Scan a target directly with the engine (obeys allowed networks).")(_scan.scan)
-if importlib.util.find_spec("cybervault.cli.cve") is not None:
+if module_exists("cybervault.cli.cve"):
     app.add_typer(importlib.import_module("cybervault.cli.cve").app, name="cve",
                   help="Import and query CVE data.")
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from cybervault.kit.modules import module_exists
 
 if TYPE_CHECKING:
     from cybervault.jobs.runner import JobContext
@@ -60,5 +61,5 @@ def periodic(kind: str, every_seconds: int, payload: dict[str, Any] | None = Non
 
 def load_task_modules() -> None:
     for name in TASK_MODULES:
-        if importlib.util.find_spec(name) is not None:
+        if module_exists(name):
             importlib.import_module(name)

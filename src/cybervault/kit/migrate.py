@@ -33,9 +33,9 @@ async def upgrade_database(db: Database) -> None:
 
 async def _post_migrate(db: Database) -> None:
     """Data every install needs, loaded idempotently after the schema (e.g. the shipped CVE dataset)."""
-    import importlib.util
+    from cybervault.kit.modules import module_exists
 
-    if importlib.util.find_spec("cybervault.vulns.service") is None:
+    if not module_exists("cybervault.vulns.service"):
         return
     from cybervault.vulns import service as vulns_service
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
+
+from cybervault.kit.modules import module_exists
 
 MODEL_MODULES = (
     "cybervault.orgs.models", "cybervault.keys.models", "cybervault.jobs.models", "cybervault.events.models",
@@ -14,5 +15,5 @@ MODEL_MODULES = (
 
 def import_all_models() -> None:
     for name in MODEL_MODULES:
-        if importlib.util.find_spec(name) is not None:
+        if module_exists(name):
             importlib.import_module(name)
