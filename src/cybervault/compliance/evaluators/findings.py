@@ -1,0 +1,208 @@
+"""Evaluators over scan findings: remediation SLA, KEV, exposed services, TLS, cleartext, no-auth.
+
+All of them share one aggregate pass over the tenant's open findings (conditional counts), then
+fetch a bounded sample of ids only for the conditions that are violated.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, select
+
+from cybervault.compliance.evaluation import Evidence, Status
+from cybervault.compliance.evaluators.base import (
+    EvaluationContext,
+    Outcome,
+    Unavailable,
+    column,
+    evaluator,
+    optional_model,
+    plural,
+)
+
+OPEN = "open"
+# Services that should never face the internet: remote shells and desktops, file sharing, databases,
+# caches, brokers and orchestration APIs.
+RISKY_PORTS = {
+    21: "ftp", 23: "telnet", 69: "tftp", 111: "rpcbind", 135: "msrpc", 139: "netbios", 161: "snmp",
+    389: "ldap", 445: "smb", 1433: "mssql", 1521: "oracle", 1883: "mqtt", 2049: "nfs", 2375: "docker",
+    3306: "mysql", 3389: "rdp", 4222: "nats", 5432: "postgresql", 5672: "amqp", 5900: "vnc",
+    5901: "vnc", 5984: "couchdb", 6000: "x11", 6379: "redis", 9042: "cassandra", 9200: "elasticsearch",
+    10250: "kubelet", 11211: "memcached", 27017: "mongodb",
+}
+EXPOSURE_TYPES = ("open_port", "cleartext_protocol", "unauthenticated_service")
+# Documentation ranges stand in for public addresses in examples and sandbox scans.
+_DOC_NETS = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",
+                                                "2001:db8::/32")]
+
+
+def is_public_address(host: str | None) -> bool:
+    if not host:
+        return False
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False  # a bare hostname: exposure unknown, judged by its resolved address when scanned
+    return any(address in net for net in _DOC_NETS) or address.is_global
+
+
+def _finding_model() -> Any:
+    model = optional_model("cybervault.scans.models", "Finding", "ScanFinding")
+    if model is None:
+        raise Unavailable("Scan findings are not available in this installation yet.")
+    return model
+
+
+class _Cols:
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.id = model.id
+        self.type = column(model, "type", "finding_type")
+        self.severity = column(model, "severity")
+        self.status = column(model, "status")
+        self.first_seen = column(model, "first_seen", "created_at")
+        self.kev = column(model, "kev", "cisa_kev", required=False)
+        self.host = column(model, "host", "ip", "address", required=False)
+        self.port = column(model, "port", required=False)
+
+
+async def _counts(ctx: EvaluationContext) -> dict[str, int]:
+    """One aggregate over the tenant's open findings; cached for every evaluator in this run."""
+    if "finding_counts" in ctx.cache:
+        return ctx.cache["finding_counts"]  # type: ignore[no-any-return]
+    c = _Cols(_finding_model())
+    t = ctx.thresholds
+    conditions: dict[str, Any] = {
+        "open": literal(True),
+        "overdue_critical": and_(c.severity == "critical", c.first_seen < ctx.days_ago(t.critical_sla_days)),
+        "overdue_high": and_(c.severity == "high", c.first_seen < ctx.days_ago(t.high_sla_days)),
+        "open_critical_high": c.severity.in_(("critical", "high")),
+        "tls": c.type.in_(("weak_tls", "certificate_problem")),
+        "tls_severe": and_(c.type.in_(("weak_tls", "certificate_problem")),
+                           c.severity.in_(("critical", "high"))),
+        "cleartext": c.type == "cleartext_protocol",
+        "unauthenticated": c.type == "unauthenticated_service",
+    }
+    if c.kev is not None:
+        conditions["kev"] = c.kev.is_(True)
+    columns = [func.sum(case((cond, 1), else_=0)).label(name) for name, cond in conditions.items()]
+    stmt = select(*columns).where(*ctx.tenant(c.model), c.status == OPEN)
+    row = (await ctx.session.execute(stmt)).one()
+    counts = {name: int(getattr(row, name) or 0) for name in conditions}
+    ctx.cache["finding_counts"] = counts
+    return counts
+
+
+async def _sample(ctx: EvaluationContext, *conditions: Any) -> tuple[str, ...]:
+    c = _Cols(_finding_model())
+    return await ctx.sample_ids(c.model, c.status == OPEN, *conditions, order_by=c.first_seen)
+
+
+@evaluator("remediation_sla")
+async def remediation_sla(ctx: EvaluationContext) -> Outcome:
+    counts = await _counts(ctx)
+    c = _Cols(_finding_model())
+    t = ctx.thresholds
+    crit, high = counts["overdue_critical"], counts["overdue_high"]
+    evidence = []
+    if crit:
+        ids = await _sample(ctx, c.severity == "critical", c.first_seen < ctx.days_ago(t.critical_sla_days))
+        evidence.append(Evidence(f"{plural(crit, 'critical finding')} open longer than {t.critical_sla_days} days",
+                                 "findings", crit, ids, ctx.now, {"sla_days": t.critical_sla_days}))
+    if high:
+        ids = await _sample(ctx, c.severity == "high", c.first_seen < ctx.days_ago(t.high_sla_days))
+        evidence.append(Evidence(f"{plural(high, 'high finding')} open longer than {t.high_sla_days} days",
+                                 "findings", high, ids, ctx.now, {"sla_days": t.high_sla_days}))
+    if not evidence:
+        evidence.append(Evidence(
+            f"No critical or high finding past its SLA ({counts['open_critical_high']} open within SLA)",
+            "findings", 0, (), ctx.now))
+        return Outcome(Status.PASS, "Every open critical and high finding is within its remediation SLA.",
+                       tuple(evidence))
+    status = Status.FAIL if crit else Status.PARTIAL
+    return Outcome(status, f"{plural(crit + high, 'finding')} past the remediation SLA.", tuple(evidence))
+
+
+@evaluator("open_kev_findings")
+async def open_kev_findings(ctx: EvaluationContext) -> Outcome:
+    counts = await _counts(ctx)
+    c = _Cols(_finding_model())
+    if c.kev is None:
+        raise Unavailable("Findings do not record CISA KEV membership in this installation.")
+    n = counts["kev"]
+    if n == 0:
+        return Outcome(Status.PASS, "No open finding is a known exploited vulnerability.",
+                       (Evidence("No open findings with a CISA KEV CVE", "findings", 0, (), ctx.now),))
+    ids = await _sample(ctx, c.kev.is_(True))
+    return Outcome(Status.FAIL, f"{plural(n, 'open finding')} with a known exploited vulnerability.",
+                   (Evidence(f"{plural(n, 'open finding')} reference a CVE in the CISA KEV catalog",
+                             "findings", n, ids, ctx.now),))
+
+
+@evaluator("exposed_services")
+async def exposed_services(ctx: EvaluationContext) -> Outcome:
+    c = _Cols(_finding_model())
+    if c.host is None or c.port is None:
+        raise Unavailable("Findings do not record host and port in this installation.")
+    # Group candidate findings by host in SQL, then keep the hosts whose address is public.
+    stmt = (
+        select(c.host, func.count(), func.min(c.id))
+        .where(*ctx.tenant(c.model), c.status == OPEN, c.type.in_(EXPOSURE_TYPES),
+               c.port.in_(tuple(RISKY_PORTS)))
+        .group_by(c.host)
+        .limit(5000)
+    )
+    rows = (await ctx.session.execute(stmt)).all()
+    public_hosts = sorted(host for host, _, _ in rows if is_public_address(host))
+    if not public_hosts:
+        return Outcome(Status.PASS, "No risky service is exposed on a public address.",
+                       (Evidence("No open finding shows a risky service on a public address", "findings", 0,
+                                 (), ctx.now, {"risky_ports": sorted(RISKY_PORTS)}),))
+    count = sum(n for host, n, _ in rows if host in set(public_hosts))
+    ids = await _sample(ctx, c.type.in_(EXPOSURE_TYPES), c.port.in_(tuple(RISKY_PORTS)),
+                        c.host.in_(public_hosts[:500]))
+    ports = await ctx.session.execute(
+        select(c.port).where(*ctx.tenant(c.model), c.id.in_(ids)).distinct())
+    services = sorted({RISKY_PORTS.get(p, str(p)) for (p,) in ports.all()})
+    where = plural(len(public_hosts), "public address", "public addresses")
+    return Outcome(
+        Status.FAIL,
+        f"{plural(count, 'risky service')} reachable on {where}.",
+        (Evidence(f"Risky services ({', '.join(services)}) open on public addresses", "findings", count, ids,
+                  ctx.now, {"hosts": public_hosts[:20], "services": services}),),
+    )
+
+
+async def _type_check(ctx: EvaluationContext, key: str, types: tuple[str, ...], noun: str,
+                      ok: str, severe_key: str | None = None) -> Outcome:
+    counts = await _counts(ctx)
+    c = _Cols(_finding_model())
+    n = counts[key]
+    if n == 0:
+        return Outcome(Status.PASS, ok, (Evidence(f"No open {noun} findings", "findings", 0, (), ctx.now),))
+    ids = await _sample(ctx, c.type.in_(types))
+    severe = counts[severe_key] if severe_key else n
+    status = Status.FAIL if severe else Status.PARTIAL
+    return Outcome(status, f"{plural(n, f'open {noun} finding')}.",
+                   (Evidence(f"{plural(n, f'open {noun} finding')}", "findings", n, ids, ctx.now,
+                             {"types": list(types)}),))
+
+
+@evaluator("tls_hygiene")
+async def tls_hygiene(ctx: EvaluationContext) -> Outcome:
+    return await _type_check(ctx, "tls", ("weak_tls", "certificate_problem"), "TLS or certificate",
+                             "No weak TLS or certificate problems are open.", severe_key="tls_severe")
+
+
+@evaluator("cleartext_services")
+async def cleartext_services(ctx: EvaluationContext) -> Outcome:
+    return await _type_check(ctx, "cleartext", ("cleartext_protocol",), "cleartext protocol",
+                             "No cleartext protocol findings are open.")
+
+
+@evaluator("unauthenticated_services")
+async def unauthenticated_services(ctx: EvaluationContext) -> Outcome:
+    return await _type_check(ctx, "unauthenticated", ("unauthenticated_service",), "unauthenticated service",
+                             "No service answers without authentication.")
