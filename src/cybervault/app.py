@@ -164,6 +164,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
             app.include_router(module.router, responses=STANDARD_ERROR_RESPONSES)
 
     _install_error_handlers(app, settings)
+    from cybervault.platform.openapi import install_openapi
+
+    install_openapi(app)  # bearer security scheme and a fixed server in the spec
     app.add_middleware(ApiGateway, settings=settings, state=app.state)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     if settings.cors_origins:

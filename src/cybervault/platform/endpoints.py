@@ -7,9 +7,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
 from cybervault.kit.errors import ResourceNotFound
+from cybervault.platform import docs_ui
 from cybervault.platform.error_docs import render_error_page
 
 router = APIRouter(tags=["platform"])
+router.include_router(docs_ui.router)
+ERROR_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
 @router.get("/healthz", include_in_schema=True, summary="Liveness: the process is up")
@@ -52,4 +55,4 @@ async def error_doc(code: str) -> HTMLResponse:
     page = render_error_page(code)
     if page is None:
         raise ResourceNotFound(f"No documentation for error code '{code}'.", param="code")
-    return HTMLResponse(page)
+    return HTMLResponse(page, headers={"Content-Security-Policy": ERROR_PAGE_CSP})
