@@ -1,0 +1,1 @@
+"""Webhook endpoints and the shared delivery engine (also used by incident notification channels)."""
