@@ -102,7 +102,7 @@ def enqueue_delivery(session: AsyncSession, *, org_id: str, livemode: bool, targ
                      event_id: str, event_type: str) -> Delivery:
     """Add a delivery and its first job to the caller's transaction (sent once it commits)."""
     now = utcnow()
-    delivery = Delivery(id=new_id("delivery"), org_id=org_id, livemode=livemode, target_type=target_type,
+    delivery = Delivery(id=new_id("wd"), org_id=org_id, livemode=livemode, target_type=target_type,
                         target_id=target_id, event_id=event_id, event_type=event_type, status="pending",
                         attempt_count=0, next_attempt_at=now, created_at=now, updated_at=now)
     session.add(delivery)
@@ -199,7 +199,7 @@ async def record_attempt(db: Database, delivery_id: str, attempt: int, result: S
         if delivery is None:
             return "missing"
         session.add(DeliveryAttempt(
-            id=new_id("attempt"), delivery_id=delivery.id, attempt_number=attempt, succeeded=result.ok,
+            id=new_id("wda"), delivery_id=delivery.id, attempt_number=attempt, succeeded=result.ok,
             status_code=result.status_code, latency_ms=result.latency_ms,
             response_excerpt=result.response_excerpt, error=result.error, created_at=now))
         if delivery.status != "pending" or delivery.attempt_count >= attempt:

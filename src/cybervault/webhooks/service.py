@@ -89,7 +89,7 @@ async def create_endpoint(session: AsyncSession, principal: Principal, body: Web
     secret = generate_secret()
     now = utcnow()
     endpoint = WebhookEndpoint(
-        id=new_id("webhook_endpoint"), url=body.url, description=body.description,
+        id=new_id("we"), url=body.url, description=body.description,
         enabled_events=body.enabled_events, status="enabled", secret_encrypted=encrypt_text(settings.encryption_key,
                                                                                             secret),
         created_at=now, updated_at=now)
