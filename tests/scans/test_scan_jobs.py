@@ -1,0 +1,165 @@
+"""Scans as jobs: preliminary 202s, cancel within a second, recovery after a lost worker, limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from cybervault.events.models import Event
+from cybervault.jobs.models import Job
+from cybervault.kit.auth import Principal
+from cybervault.kit.db import utcnow
+from cybervault.kit.ids import new_id
+from cybervault.scans.models import Scan
+from cybervault.scans.service import start_scan
+from cybervault.scans.tasks import reconcile_scans
+from tests.helpers import OrgKeys, poll_until
+from tests.scans.conftest import LoopbackServers, register, silent, wait_finished
+
+
+async def _job(app: Any, job_id: str) -> Job:
+    async with app.state.db.session() as session:
+        job = await session.get(Job, job_id)
+        assert job is not None
+        return job
+
+
+async def _scan_row(app: Any, scan_id: str) -> Scan:
+    async with app.state.db.session() as session:
+        scan = await session.get(Scan, scan_id)
+        assert scan is not None
+        return scan
+
+
+@pytest.fixture
+async def silent_port(loopback: LoopbackServers, scan_ports: list[int]) -> int:
+    port = await loopback.start(silent)
+    scan_ports.append(port)
+    return port
+
+
+async def test_wait_zero_gives_202_with_progress_then_cancel_stops_within_a_second(
+        app: Any, org: OrgKeys, silent_port: int) -> None:
+    await register(org.live, "127.0.0.1")
+    response = await org.live.get("/v1/threats/scan", params={"target_ip": "127.0.0.1", "depth": "deep", "wait": 0})
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] in ("queued", "running") and body["findings"] == [] and body["threats_found"] == 0
+    assert set(body["progress"]) == {"percent", "hosts_total", "hosts_done", "ports_total", "ports_done"}
+
+    async def running() -> Scan | None:
+        scan = await _scan_row(app, body["id"])
+        return scan if scan.status == "running" else None
+
+    scan = await poll_until(running, timeout=10, message="scan to start running")
+    canceled_at = time.monotonic()
+    cancel = await org.live.post(f"/v1/threats/scans/{body['id']}/cancel")
+    assert cancel.status_code == 200 and cancel.json()["status"] == "canceled"
+
+    async def job_done() -> Job | None:
+        job = await _job(app, scan.job_id or "")
+        return job if job.status in ("succeeded", "failed") else None
+
+    job = await poll_until(job_done, timeout=10, interval=0.02, message="scan job to stop")
+    assert time.monotonic() - canceled_at < 1.5  # a silent port alone takes ~3 s to fingerprint at this depth
+    assert job.status == "succeeded" and job.result == {"scan_id": body["id"], "status": "canceled"}
+    final = (await org.live.get(f"/v1/threats/scans/{body['id']}")).json()
+    assert final["status"] == "canceled" and final["completed_at"] is not None
+    again = await org.live.post(f"/v1/threats/scans/{body['id']}/cancel")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "scan_not_cancelable"
+    async with app.state.db.session() as session:
+        completed = (await session.scalars(select(Event).where(Event.org_id == org.id,
+                                                               Event.type == "scan.completed"))).all()
+    assert completed == []
+
+
+async def test_cancel_of_a_finished_sandbox_scan_is_409(org: OrgKeys) -> None:
+    scan = (await org.test.post("/v1/threats/scans", json={"target_ip": "192.168.1.0/24"})).json()
+    response = await org.test.post(f"/v1/threats/scans/{scan['id']}/cancel")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "scan_not_cancelable"
+    assert (await org.test.post("/v1/threats/scans/sc_doesnotexist/cancel")).status_code == 404
+
+
+async def _orphan(app: Any, org: OrgKeys, *, job_values: dict[str, Any]) -> Scan:
+    """A live scan whose worker died mid-scan: job running under a dead worker's expired lease."""
+    principal = Principal(org_id=org.id, livemode=True, key_id="key_test", kind="sk")
+    async with app.state.db.session() as session:
+        scan = await start_scan(session, principal, app.state.settings, target="127.0.0.1", depth="quick",
+                                include_vulns=False)
+        values: dict[str, Any] = {"status": "running", "lease_owner": "dead-host:4242:abcdef", "attempts": 1,
+                                  "lease_expires_at": utcnow() - dt.timedelta(seconds=1), **job_values}
+        await session.execute(update(Job).where(Job.id == scan.job_id).values(**values))
+        scan.status, scan.attempts, scan.started_at = "running", 1, utcnow()
+        scan.progress = {"percent": 40.0, "hosts_total": 1, "hosts_done": 0, "ports_total": 1, "ports_done": 0}
+        await session.commit()
+    return scan
+
+
+async def test_scan_of_a_killed_worker_is_reclaimed_and_completes(app: Any, org: OrgKeys, ssh_port: int) -> None:
+    await register(org.live, "127.0.0.1")
+    orphan = await _orphan(app, org, job_values={})
+    final = await wait_finished(org, orphan.id, timeout=30)
+    assert final["status"] == "completed" and final["progress"]["percent"] == 100.0
+    assert any(f["port"] == ssh_port for f in final["findings"])
+    job = await _job(app, orphan.job_id or "")
+    assert job.status == "succeeded" and job.attempts == 2 and job.lease_owner != "dead-host:4242:abcdef"
+    assert (await _scan_row(app, orphan.id)).attempts == 2
+
+
+async def test_scan_whose_workers_keep_dying_ends_failed_with_a_reason(app: Any, org: OrgKeys,
+                                                                       ssh_port: int) -> None:
+    await register(org.live, "127.0.0.1")
+    orphan = await _orphan(app, org, job_values={"attempts": 3, "last_error": "worker killed (SIGKILL)"})
+
+    async def job_failed() -> Job | None:
+        job = await _job(app, orphan.job_id or "")
+        return job if job.status == "failed" else None
+
+    await poll_until(job_failed, timeout=15, message="the runner to give up on the job")
+    assert (await _scan_row(app, orphan.id)).status == "running"  # until the scan reconciler runs
+    assert await reconcile_scans(app.state.db) >= 1
+    final = (await org.live.get(f"/v1/threats/scans/{orphan.id}")).json()
+    assert final["status"] == "failed"
+    assert "worker running this scan was lost" in final["error"] and "SIGKILL" in final["error"]
+    async with app.state.db.session() as session:
+        failed = (await session.scalars(select(Event).where(Event.org_id == org.id,
+                                                            Event.type == "scan.failed"))).all()
+    assert [e.data["object"]["id"] for e in failed] == [orphan.id]
+
+
+async def test_concurrent_scan_limit(app: Any, org: OrgKeys) -> None:
+    await register(org.live, "127.0.0.1")
+    limit = app.state.settings.scan_max_concurrent_per_org
+    ids = [new_id("sc") for _ in range(limit)]
+    now = utcnow()
+    async with app.state.db.session() as session:
+        for scan_id in ids:  # rows only, no jobs: they occupy the org's slots
+            session.add(Scan(id=scan_id, org_id=org.id, livemode=True, target="127.0.0.1", depth="quick",
+                             include_vulns=False, status="running", progress={}, threats_found=0, attempts=1,
+                             created_at=now, updated_at=now))
+        await session.commit()
+    try:
+        response = await org.live.post("/v1/threats/scans", json={"target_ip": "127.0.0.1"})
+        assert response.status_code == 429
+        assert response.json()["error"]["code"] == "scan_limit_exceeded"
+        assert str(limit) in response.json()["error"]["message"] and "retry-after" in response.headers
+        # Test mode is a separate partition with its own slots.
+        assert (await org.test.post("/v1/threats/scans", json={"target_ip": "127.0.0.1"})).status_code == 202
+    finally:
+        async with app.state.db.session() as session:
+            await session.execute(update(Scan).where(Scan.id.in_(ids)).values(status="canceled"))
+            await session.commit()
+
+
+async def test_daily_quota(app: Any, org: OrgKeys, monkeypatch: pytest.MonkeyPatch) -> None:
+    for _ in range(2):
+        assert (await org.test.post("/v1/threats/scans", json={"target_ip": "10.0.0.1"})).status_code == 202
+    monkeypatch.setattr(app.state, "settings", app.state.settings.model_copy(update={"scan_daily_quota_per_org": 2}))
+    response = await org.test.get("/v1/threats/scan", params={"target_ip": "10.0.0.1"})
+    assert response.status_code == 429
+    assert "daily quota" in response.json()["error"]["message"]
+    assert 0 < int(response.headers["retry-after"]) <= 86_400
