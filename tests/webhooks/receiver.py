@@ -37,6 +37,8 @@ class Receiver:
         self.delay = delay
         self.requests: list[Received] = []
         self.connections = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._server: asyncio.Server | None = None
         self.port = 0
 
@@ -79,8 +81,13 @@ class Receiver:
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 request = Received(method, path, headers, body)
                 self.requests.append(request)
-                if self.delay:
-                    await asyncio.sleep(self.delay)  # simulates a slow receiver, not a wait in a test
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+                try:
+                    if self.delay:
+                        await asyncio.sleep(self.delay)  # simulates a slow receiver, not a wait in a test
+                finally:
+                    self.in_flight -= 1
                 status, payload, *rest = self.responder(request, len(self.requests))
                 extra = "".join(f"{k}: {v}\r\n" for k, v in (rest[0] if rest else {}).items())
                 writer.write(f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}\r\nContent-Type: text/plain\r\n"

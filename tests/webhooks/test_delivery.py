@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
+from sqlalchemy import update
 from standardwebhooks import Webhook
 
+from cybervault.webhooks.models import WebhookEndpoint
 from tests.helpers import OrgKeys, poll_until
 from tests.webhooks.conftest import emit
 from tests.webhooks.receiver import Receiver
-
-# The published reference's verify(), as printed (the page collapsed its line breaks; restored here).
-import hmac, hashlib  # noqa: E401, I001
-def verify(payload, signature, secret):  # noqa: E302, ANN001, ANN201
-    expected = hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature)
+from tests.webhooks.seed_verify import verify
 
 
 async def make_endpoint(client: Any, url: str, events: list[str] | None = None) -> dict[str, Any]:
@@ -87,7 +85,10 @@ async def test_only_matching_enabled_endpoints_of_the_same_mode_receive(org: Org
 async def test_failures_then_success_follow_the_retry_schedule(org: OrgKeys) -> None:
     # 500, 503, 500, then 200: attempts at 0, ~5 ms, ~300 ms and ~1.8 s after (schedule × 0.001).
     statuses = [500, 503, 500]
-    responder = (lambda _r, n: (statuses[n - 1], b"nope") if n <= len(statuses) else (200, b"fine"))
+
+    def responder(_request: object, n: int) -> tuple[int, bytes]:
+        return (statuses[n - 1], b"nope") if n <= len(statuses) else (200, b"fine")
+
     async with Receiver(responder) as server:
         endpoint = await make_endpoint(org.live, server.url)
         await emit(org.app, org.id)
@@ -187,7 +188,10 @@ async def _failed(client: Any, endpoint_id: str) -> list[dict[str, Any]]:
 
 async def test_redirects_are_not_followed(org: OrgKeys) -> None:
     async with Receiver() as target:
-        responder = (lambda _r, _n: (301, b"", {"Location": target.url}))
+
+        def responder(_request: object, _n: int) -> tuple[int, bytes, dict[str, str]]:
+            return 301, b"", {"Location": target.url}
+
         async with Receiver(responder) as server:
             endpoint = await make_endpoint(org.live, server.url)
             await emit(org.app, org.id)
@@ -199,3 +203,53 @@ async def test_redirects_are_not_followed(org: OrgKeys) -> None:
 
 async def _attempted(client: Any, endpoint_id: str) -> list[dict[str, Any]]:
     return [d for d in await deliveries(client, endpoint_id) if d["attempts"]]
+
+
+async def test_endpoint_failing_for_five_days_is_disabled(org: OrgKeys) -> None:
+    async with Receiver(lambda _r, _n: (500, b"still down")) as server:
+        endpoint = await make_endpoint(org.live, server.url)
+        async with org.app.state.db.session() as session:
+            await session.execute(update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint["id"]).values(
+                failing_since=dt.datetime.now(dt.UTC) - dt.timedelta(days=5, minutes=1)))
+            await session.commit()
+        await emit(org.app, org.id)
+
+        async def disabled() -> dict[str, Any] | None:
+            body = (await org.live.get(f"/v1/webhook_endpoints/{endpoint['id']}")).json()
+            return body if body["status"] == "disabled" else None
+
+        body = await poll_until(disabled, message="endpoint disabled after 5 days of failures")
+        assert body["disabled_reason"] == "Every delivery failed for 5 days."
+        # The retry that was already scheduled does not go out to a disabled endpoint.
+        rows = await poll_until(lambda: _failed(org.live, endpoint["id"]), message="delivery failed")
+        assert "disabled" in rows[0]["last_error"]
+        assert len(server.requests) == 1
+
+
+async def test_recent_failures_do_not_disable(org: OrgKeys) -> None:
+    async with Receiver(lambda _r, n: (500, b"") if n == 1 else (200, b"")) as server:
+        endpoint = await make_endpoint(org.live, server.url)
+        await emit(org.app, org.id)
+        await poll_until(lambda: _succeeded(org.live, endpoint["id"]), message="delivered on retry")
+        assert (await org.live.get(f"/v1/webhook_endpoints/{endpoint['id']}")).json()["status"] == "enabled"
+        async with org.app.state.db.session() as session:
+            row = await session.get(WebhookEndpoint, endpoint["id"])
+            assert row is not None and row.failing_since is None  # a success ends the failure run
+        assert len(server.requests) == 2
+
+
+async def test_a_slow_receiver_is_bounded_and_does_not_starve_others(org: OrgKeys, app: Any) -> None:
+    limit = app.state.settings.webhook_max_concurrency_per_endpoint
+    async with Receiver(delay=1.0) as slow, Receiver() as fast:
+        await make_endpoint(org.live, slow.url, ["incident.created"])
+        await make_endpoint(org.live, fast.url, ["scan.completed"])
+        slow_events = [await emit(org.app, org.id, "incident.created") for _ in range(3 * limit)]
+        await poll_until(lambda: slow.in_flight >= limit, message="slow receiver saturated")
+        await emit(org.app, org.id, "scan.completed", obj={"id": "sc_fast", "object": "scan"})
+        await poll_until(lambda: fast.requests, timeout=10, message="fast endpoint served")
+        await poll_until(lambda: {json.loads(r.body)["id"] for r in slow.requests} >= set(slow_events),
+                         timeout=30, message="every slow delivery")
+        # The other endpoint was served while the slow one still had a backlog, which never exceeded
+        # the per-endpoint concurrency limit.
+        assert fast.requests[0].at < slow.requests[-1].at
+        assert slow.max_in_flight <= limit

@@ -130,14 +130,14 @@ _slots: dict[tuple[int, str, str], _Slots] = {}
 async def target_slot(target_type: str, target_id: str, limit: int) -> Any:
     """Yield True holding one of `limit` slots for this target, or False if none freed up quickly.
 
-    Only `limit` callers may queue for a busy target; the rest get False at once and reschedule, so
-    a slow receiver occupies at most 2×limit worker slots instead of all of them.
+    Only limit/2 callers may queue for a busy target; the rest get False at once and reschedule, so
+    a slow receiver ties up at most 1.5×limit worker slots and the others keep being served.
     """
     key = (id(asyncio.get_running_loop()), target_type, target_id)
     slots = _slots.get(key)
     if slots is None:
         slots = _slots[key] = _Slots(asyncio.Semaphore(limit))
-    if slots.semaphore.locked() and slots.waiting >= limit:
+    if slots.semaphore.locked() and slots.waiting >= max(1, limit // 2):
         yield False
         return
     slots.waiting += 1

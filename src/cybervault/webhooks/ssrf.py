@@ -54,9 +54,9 @@ def address_problem(address: str | IPAddress, allowed_networks: list[str] | tupl
         return "a cloud metadata address"
     if any(ip in net for net in _networks(tuple(allowed_networks)) if net.version == ip.version):
         return None
-    for label, flag in (("a loopback address", ip.is_loopback), ("a private address", ip.is_private),
+    for label, flag in (("a loopback address", ip.is_loopback), ("an unspecified address", ip.is_unspecified),
                         ("a link-local address", ip.is_link_local), ("a multicast address", ip.is_multicast),
-                        ("an unspecified address", ip.is_unspecified), ("a reserved address", ip.is_reserved)):
+                        ("a private address", ip.is_private), ("a reserved address", ip.is_reserved)):
         if flag:
             return label
     if not ip.is_global:
