@@ -1,0 +1,141 @@
+"""`cybervault cve import`: stream files into the database in batches, one transaction per batch.
+
+A batch that fails to write is retried record by record, so one bad record never blocks the good ones and
+no record is ever half-written (its CVE row and its CPE rows commit together or not at all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from cybervault.kit.db import Database
+from cybervault.vulns.formats import (
+    CVE5,
+    EPSS,
+    KEV,
+    NVD,
+    FileFormatError,
+    Parsed,
+    detect_format,
+    open_data,
+    read_records,
+)
+from cybervault.vulns.repository import CveStore, UpsertCounts
+
+__all__ = ["FileReport", "Failure", "import_file", "import_paths"]
+
+BATCH = 1000
+Progress = Callable[[int, int], None]  # (bytes read, records seen)
+
+
+@dataclass(frozen=True)
+class Failure:
+    file: str
+    record_id: str
+    reason: str
+
+
+@dataclass
+class FileReport:
+    file: str
+    format: str | None = None
+    records: int = 0
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
+    failures: list[Failure] = field(default_factory=list)
+    file_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.file_error is None and not self.failures
+
+
+async def _write(store: CveStore, fmt: str, values: Sequence[Any]) -> UpsertCounts:
+    if fmt in (NVD, CVE5):
+        return await store.upsert_records(values, source=fmt)
+    if fmt == KEV:
+        return await store.upsert_kev(values)
+    return await store.upsert_epss(values)
+
+
+async def _write_batch(db: Database, fmt: str, batch: list[Parsed], report: FileReport) -> None:
+    async def once(values: Sequence[Any]) -> UpsertCounts:
+        async with db.session() as session, session.begin():
+            return await _write(CveStore(session), fmt, values)
+
+    try:
+        report.counts.add(await once([p.value for p in batch]))
+        return
+    except SQLAlchemyError:
+        pass  # find the record(s) the database refused; the others still go in
+    for parsed in batch:
+        try:
+            report.counts.add(await once([parsed.value]))
+        except SQLAlchemyError as exc:
+            reason = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0][:300]
+            report.failures.append(Failure(report.file, parsed.record_id, f"database refused it: {reason}"))
+
+
+async def import_file(db: Database, path: Path, *, progress: Progress | None = None,
+                      batch_size: int = BATCH, max_failures_listed: int = 1000) -> FileReport:
+    report = FileReport(file=str(path))
+    try:
+        fmt = detect_format(path)
+    except (FileFormatError, OSError) as exc:
+        report.file_error = str(exc)
+        return report
+    report.format = fmt
+    data = open_data(path)
+    batch: list[Parsed] = []
+    last_id = "(start of file)"
+    try:
+        for parsed in read_records(data, fmt):
+            report.records += 1
+            if parsed.error is not None:
+                if len(report.failures) < max_failures_listed:
+                    report.failures.append(Failure(report.file, parsed.record_id, parsed.error))
+                continue
+            last_id = parsed.record_id
+            batch.append(parsed)
+            if len(batch) >= batch_size:
+                await _write_batch(db, fmt, batch, report)
+                batch = []
+                if progress:
+                    progress(data.position, report.records)
+    except FileFormatError as exc:
+        report.file_error = f"{exc} (after record {last_id})"
+    finally:
+        data.close()
+    if batch:
+        await _write_batch(db, fmt, batch, report)
+    if progress:
+        progress(data.size, report.records)
+    if report.records == 0 and report.file_error is None:
+        report.file_error = "no records found"
+    return report
+
+
+async def import_paths(db: Database, paths: Sequence[Path],
+                       on_file: Callable[[Path, int], Progress | None] | None = None,
+                       done: Callable[[FileReport], Awaitable[None] | None] | None = None) -> list[FileReport]:
+    reports = []
+    for path in paths:
+        size = path.stat().st_size if path.exists() else 0
+        progress = on_file(path, size) if on_file else None
+        if not path.is_file():
+            report = FileReport(file=str(path), file_error="no such file")
+        else:
+            report = await import_file(db, path, progress=progress)
+        reports.append(report)
+        if done:
+            result = done(report)
+            if result is not None:
+                await result
+    return reports
+
+
+FORMAT_NAMES = {NVD: "NVD CVE JSON 2.0", CVE5: "CVE JSON 5", KEV: "CISA KEV catalog", EPSS: "EPSS CSV"}

@@ -1,0 +1,312 @@
+"""Queries and upserts for the global CVE tables (no tenant filter: CVE data is shared reference data)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cybervault.kit.db import utcnow
+from cybervault.vulns.cpe import ANY, NA
+from cybervault.vulns.models import Cve, CveCpeMatch, EpssScore, KevEntry
+from cybervault.vulns.records import CVE_ID, CpeCriterion, CveRecord, KevInfo
+from cybervault.vulns.versions import InvalidVersion, sortable_key
+
+__all__ = ["CveStore", "UpsertCounts", "cve_seq", "CVE_ID"]
+
+_IN_CHUNK = 500  # stay well under SQLite's bound-parameter limit
+
+
+def cve_seq(cve_id: str) -> int:
+    m = CVE_ID.match(cve_id)
+    if not m:
+        raise ValueError(f"not a CVE id: {cve_id!r}")
+    return int(m.group(1)) * 100_000_000 + min(int(m.group(2)), 99_999_999)
+
+
+@dataclass
+class UpsertCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: UpsertCounts) -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+def _key_or_none(version: str | None) -> str | None:
+    if not version:
+        return None
+    try:
+        return sortable_key(version)
+    except InvalidVersion:
+        return None
+
+
+def criterion_row(cve_id: str, c: CpeCriterion) -> dict[str, Any]:
+    """The row for one criterion, with conservative lo/hi sort keys for the SQL version prefilter."""
+    cpe = c.cpe
+    lo = hi = None
+    if cpe.version not in (ANY, NA):
+        # Exact version: the key of the version without update (covers openssh:9.1:* as well).
+        lo = hi = _key_or_none(cpe.version)
+        if cpe.update not in (ANY, NA):
+            lo = hi = _key_or_none(cpe.version + cpe.update)
+    elif cpe.version == ANY:
+        lo = _key_or_none(c.version_start_including or c.version_start_excluding)
+        hi = _key_or_none(c.version_end_including or c.version_end_excluding)
+    return {
+        "cve_id": cve_id,
+        "part": cpe.part[:1],
+        "vendor": cpe.vendor[:128],
+        "product": cpe.product[:128],
+        "vulnerable": c.vulnerable,
+        "criteria": c.criteria[:512],
+        "version_start_including": c.version_start_including,
+        "version_start_excluding": c.version_start_excluding,
+        "version_end_including": c.version_end_including,
+        "version_end_excluding": c.version_end_excluding,
+        "lo_key": lo,
+        "hi_key": hi,
+    }
+
+
+def cve_row(record: CveRecord, source: str, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "cve_id": record.cve_id,
+        "seq": cve_seq(record.cve_id),
+        "description": record.description,
+        "published": record.published,
+        "last_modified": record.last_modified,
+        "vuln_status": record.vuln_status,
+        "cvss_v31_vector": record.cvss_v31_vector,
+        "cvss_v31_score": record.cvss_v31_score,
+        "cvss_v40_vector": record.cvss_v40_vector,
+        "cvss_v40_score": record.cvss_v40_score,
+        "cvss_score": record.cvss_score,
+        "severity": record.severity,
+        "cwes": list(record.cwes),
+        "references": list(record.references),
+        "configurations": [cfg.to_nvd() for cfg in record.configurations],
+        "source": source,
+        "imported_at": now,
+    }
+
+
+def _replaces(existing_source: str, existing_modified: dt.datetime | None, source: str,
+              modified: dt.datetime | None) -> bool:
+    """Whether an incoming record replaces the stored one.
+
+    The shipped (curated) dataset never overwrites imported data and is replaced by any import;
+    otherwise a strictly newer lastModified wins, so re-importing the same file changes nothing.
+    """
+    if existing_source == "curated" and source != "curated":
+        return True
+    if source == "curated" and existing_source != "curated":
+        return False
+    if modified is None:
+        return False
+    return existing_modified is None or modified > existing_modified
+
+
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class CveStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    async def upsert_records(self, records: Sequence[CveRecord], *, source: str) -> UpsertCounts:
+        """Insert new records and replace older ones; the caller owns the transaction."""
+        counts = UpsertCounts()
+        if not records:
+            return counts
+        latest: dict[str, CveRecord] = {}
+        for r in records:  # the same id twice in one batch: keep the newest
+            prev = latest.get(r.cve_id)
+            if prev is None or _replaces(source, prev.last_modified, source, r.last_modified):
+                latest[r.cve_id] = r
+        ids = list(latest)
+        existing: dict[str, tuple[str, dt.datetime | None]] = {}
+        for chunk in _chunks(ids):
+            rows = await self.session.execute(
+                select(Cve.cve_id, Cve.source, Cve.last_modified).where(Cve.cve_id.in_(chunk))
+            )
+            existing.update({row[0]: (row[1], row[2]) for row in rows})
+        to_write: list[CveRecord] = []
+        replaced: list[str] = []
+        for cve_id, rec in latest.items():
+            old = existing.get(cve_id)
+            if old is None:
+                to_write.append(rec)
+                counts.inserted += 1
+            elif _replaces(old[0], old[1], source, rec.last_modified):
+                to_write.append(rec)
+                replaced.append(cve_id)
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+        counts.unchanged += len(records) - len(latest)
+        for chunk in _chunks(replaced):
+            await self.session.execute(delete(CveCpeMatch).where(CveCpeMatch.cve_id.in_(chunk)))
+            await self.session.execute(delete(Cve).where(Cve.cve_id.in_(chunk)))
+        if to_write:
+            now = utcnow()
+            await self.session.execute(Cve.__table__.insert(), [cve_row(r, source, now) for r in to_write])
+            match_rows = [criterion_row(r.cve_id, c) for r in to_write for c in r.criteria()]
+            for chunk in _chunks(match_rows, 2000):
+                await self.session.execute(CveCpeMatch.__table__.insert(), list(chunk))
+            kev_rows = [(r.cve_id, r.kev) for r in to_write if r.kev is not None]
+            if kev_rows:
+                await self._kev_from_records(kev_rows, source)
+        return counts
+
+    async def _kev_from_records(self, rows: list[tuple[str, KevInfo]], source: str) -> None:
+        """KEV fields carried by CVE records fill in KEV rows, never overriding the CISA catalog."""
+        ids = [cve_id for cve_id, _ in rows]
+        have: dict[str, str] = {}
+        for chunk in _chunks(ids):
+            result = await self.session.execute(
+                select(KevEntry.cve_id, KevEntry.source).where(KevEntry.cve_id.in_(chunk))
+            )
+            have.update({r[0]: r[1] for r in result})
+        stale = [i for i in ids if i in have and have[i] != "catalog"]
+        for chunk in _chunks(stale):
+            await self.session.execute(delete(KevEntry).where(KevEntry.cve_id.in_(chunk)))
+        new = [
+            {
+                "cve_id": cve_id,
+                "date_added": kev.date_added,
+                "due_date": kev.due_date,
+                "vulnerability_name": (kev.vulnerability_name or None) and kev.vulnerability_name[:500],
+                "required_action": kev.required_action,
+                "source": source,
+            }
+            for cve_id, kev in rows
+            if have.get(cve_id) != "catalog"
+        ]
+        if new:
+            await self.session.execute(KevEntry.__table__.insert(), new)
+
+    async def upsert_kev(self, rows: Sequence[dict[str, Any]]) -> UpsertCounts:
+        counts = UpsertCounts()
+        by_id = {r["cve_id"]: r for r in rows}
+        existing: dict[str, KevEntry] = {}
+        for chunk in _chunks(list(by_id)):
+            found = await self.session.scalars(select(KevEntry).where(KevEntry.cve_id.in_(chunk)))
+            existing.update({k.cve_id: k for k in found})
+        inserts = []
+        for cve_id, row in by_id.items():
+            old = existing.get(cve_id)
+            if old is None:
+                inserts.append({**row, "source": "catalog"})
+                counts.inserted += 1
+                continue
+            changed = old.source != "catalog" or any(getattr(old, k) != v for k, v in row.items())
+            if not changed:
+                counts.unchanged += 1
+                continue
+            for k, v in row.items():
+                setattr(old, k, v)
+            old.source = "catalog"
+            counts.updated += 1
+        if inserts:
+            await self.session.execute(KevEntry.__table__.insert(), inserts)
+        await self.session.flush()
+        return counts
+
+    async def upsert_epss(self, rows: Sequence[dict[str, Any]]) -> UpsertCounts:
+        counts = UpsertCounts()
+        by_id = {r["cve_id"]: r for r in rows}
+        existing: dict[str, tuple[float, float, dt.date | None]] = {}
+        for chunk in _chunks(list(by_id)):
+            result = await self.session.execute(
+                select(EpssScore.cve_id, EpssScore.score, EpssScore.percentile, EpssScore.score_date).where(
+                    EpssScore.cve_id.in_(chunk)
+                )
+            )
+            existing.update({r[0]: (r[1], r[2], r[3]) for r in result})
+        inserts, replace = [], []
+        for cve_id, row in by_id.items():
+            old = existing.get(cve_id)
+            if old is None:
+                inserts.append(row)
+                counts.inserted += 1
+            elif old == (row["score"], row["percentile"], row["score_date"]):
+                counts.unchanged += 1
+            elif old[2] is not None and row["score_date"] is not None and row["score_date"] < old[2]:
+                counts.unchanged += 1  # an older daily file never replaces a newer score
+            else:
+                replace.append(row)
+                counts.updated += 1
+        for chunk in _chunks([r["cve_id"] for r in replace]):
+            await self.session.execute(delete(EpssScore).where(EpssScore.cve_id.in_(chunk)))
+        if inserts or replace:
+            await self.session.execute(EpssScore.__table__.insert(), inserts + replace)
+        return counts
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    async def get(self, cve_id: str) -> Cve | None:
+        return await self.session.get(Cve, cve_id)
+
+    async def kev_for(self, ids: Sequence[str]) -> dict[str, KevEntry]:
+        out: dict[str, KevEntry] = {}
+        for chunk in _chunks(list(ids)):
+            out.update({k.cve_id: k for k in await self.session.scalars(
+                select(KevEntry).where(KevEntry.cve_id.in_(chunk)))})
+        return out
+
+    async def epss_for(self, ids: Sequence[str]) -> dict[str, EpssScore]:
+        out: dict[str, EpssScore] = {}
+        for chunk in _chunks(list(ids)):
+            out.update({e.cve_id: e for e in await self.session.scalars(
+                select(EpssScore).where(EpssScore.cve_id.in_(chunk)))})
+        return out
+
+    async def cves_by_id(self, ids: Sequence[str]) -> dict[str, Cve]:
+        out: dict[str, Cve] = {}
+        for chunk in _chunks(list(ids)):
+            out.update({c.cve_id: c for c in await self.session.scalars(select(Cve).where(Cve.cve_id.in_(chunk)))})
+        return out
+
+    async def candidate_criteria(
+        self, products: Sequence[str], full_key: str, base_key: str
+    ) -> Sequence[CveCpeMatch]:
+        """Vulnerable criteria for these products whose version range may contain the target."""
+        stmt = select(CveCpeMatch).where(
+            CveCpeMatch.product.in_(list(products)),
+            CveCpeMatch.vulnerable.is_(True),
+            or_(CveCpeMatch.lo_key.is_(None), CveCpeMatch.lo_key <= full_key),
+            or_(CveCpeMatch.hi_key.is_(None), CveCpeMatch.hi_key >= base_key),
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    def list_statement(
+        self, *, products: Sequence[str] | None, kev: bool | None, min_cvss: float | None
+    ) -> Select[Any]:
+        stmt = select(Cve)
+        if products:
+            stmt = stmt.where(
+                exists().where(
+                    and_(CveCpeMatch.cve_id == Cve.cve_id, CveCpeMatch.product.in_(list(products)),
+                         CveCpeMatch.vulnerable.is_(True))
+                )
+            )
+        if kev is True:
+            stmt = stmt.where(exists().where(KevEntry.cve_id == Cve.cve_id))
+        elif kev is False:
+            stmt = stmt.where(~exists().where(KevEntry.cve_id == Cve.cve_id))
+        if min_cvss is not None:
+            stmt = stmt.where(Cve.cvss_score >= min_cvss)
+        return stmt

@@ -1,0 +1,291 @@
+"""Vulnerability intelligence rules: matching services to CVEs, reading CVEs, loading the shipped dataset."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cybervault.kit.auth import Principal
+from cybervault.kit.db import utcnow
+from cybervault.kit.errors import InvalidRequest, ResourceNotFound
+from cybervault.kit.pagination import list_object
+from cybervault.vulns.cpe import Cpe, InvalidCpe, parse_cpe
+from cybervault.vulns.dataset import SHIPPED_DATASET, load_shipped_records
+from cybervault.vulns.matching import Confidence, Target, criterion_hits, match_record
+from cybervault.vulns.models import Cve, CveCpeMatch, VulnDatasetState
+from cybervault.vulns.products import UPDATE_FIELD_PRODUCTS, canonical_product, product_group
+from cybervault.vulns.records import Configuration, CpeCriterion, CveRecord, RecordError, parse_configurations
+from cybervault.vulns.repository import CVE_ID, CveStore, cve_seq
+from cybervault.vulns.schemas import render_cve
+from cybervault.vulns.versions import InvalidVersion, sortable_key, split_update
+
+__all__ = [
+    "CveMatch",
+    "CveQuery",
+    "get_cve",
+    "list_cves",
+    "load_shipped_dataset",
+    "match_service",
+    "normalise_cve_id",
+    "render_one",
+]
+
+
+@dataclass(frozen=True)
+class CveMatch:
+    cve_id: str
+    cvss_score: float | None
+    cvss_vector: str | None
+    severity: str | None
+    kev: bool
+    epss: float | None
+    confidence: str  # "confirmed" | "potential"
+    description: str
+
+
+@lru_cache(maxsize=8192)
+def _cpe(criteria: str) -> Cpe | None:
+    try:
+        return parse_cpe(criteria)
+    except InvalidCpe:
+        return None
+
+
+class _ConfigCache:
+    """Parsed configurations of recently matched CVEs, keyed by id and lastModified."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[str, str], tuple[Configuration, ...]] = OrderedDict()
+
+    def get(self, cve: Cve) -> tuple[Configuration, ...]:
+        key = (cve.cve_id, cve.last_modified.isoformat() if cve.last_modified else "")
+        hit = self.items.get(key)
+        if hit is not None:
+            self.items.move_to_end(key)
+            return hit
+        try:
+            parsed = parse_configurations(cve.configurations or [])
+        except RecordError:
+            parsed = ()
+        self.items[key] = parsed
+        if len(self.items) > self.size:
+            self.items.popitem(last=False)
+        return parsed
+
+
+_configs = _ConfigCache()
+
+
+def _row_criterion(row: CveCpeMatch) -> CpeCriterion | None:
+    cpe = _cpe(row.criteria)
+    if cpe is None:
+        return None
+    return CpeCriterion(
+        criteria=row.criteria,
+        cpe=cpe,
+        vulnerable=row.vulnerable,
+        version_start_including=row.version_start_including,
+        version_start_excluding=row.version_start_excluding,
+        version_end_including=row.version_end_including,
+        version_end_excluding=row.version_end_excluding,
+    )
+
+
+async def match_target(session: AsyncSession, target: Target) -> list[tuple[Cve, Confidence]]:
+    """CVEs whose NVD configurations include `target`, using the same logic as the in-memory index."""
+    full = target.full_version
+    base = split_update(full)[0] if target.product in UPDATE_FIELD_PRODUCTS else full
+    try:
+        full_key, base_key = sortable_key(full), sortable_key(base)
+    except InvalidVersion:
+        return []
+    store = CveStore(session)
+    rows = await store.candidate_criteria(sorted(product_group(target.product)), full_key, base_key)
+    hit_ids: set[str] = set()
+    for row in rows:
+        if row.cve_id in hit_ids:
+            continue
+        crit = _row_criterion(row)
+        if crit is not None and criterion_hits(crit, target):
+            hit_ids.add(row.cve_id)
+    if not hit_ids:
+        return []
+    cves = await store.cves_by_id(sorted(hit_ids))
+    out: list[tuple[Cve, Confidence]] = []
+    for cve in cves.values():
+        record = CveRecord(cve_id=cve.cve_id, description="", published=None, last_modified=None,
+                           configurations=_configs.get(cve))
+        confidence = match_record(record, target)
+        if confidence is not None:
+            out.append((cve, confidence))
+    out.sort(key=lambda m: (-(m[0].cvss_score or 0.0), -m[0].seq))
+    return out
+
+
+async def match_service(
+    session: AsyncSession, *, vendor: str | None, product: str | None, version: str | None, cpe: str | None = None
+) -> list[CveMatch]:
+    """CVEs affecting a service a scan saw (vendor/product/version as the banner or CPE gave them)."""
+    target = Target.from_service(vendor=vendor, product=product, version=version, cpe=cpe)
+    if target is None:
+        return []
+    matches = await match_target(session, target)
+    if not matches:
+        return []
+    store = CveStore(session)
+    ids = [cve.cve_id for cve, _ in matches]
+    kev = await store.kev_for(ids)
+    epss = await store.epss_for(ids)
+    return [
+        CveMatch(
+            cve_id=cve.cve_id,
+            cvss_score=cve.cvss_score,
+            cvss_vector=cve.cvss_v31_vector or cve.cvss_v40_vector,
+            severity=cve.severity,
+            kev=cve.cve_id in kev,
+            epss=epss[cve.cve_id].score if cve.cve_id in epss else None,
+            confidence=confidence.value,
+            description=cve.description,
+        )
+        for cve, confidence in matches
+    ]
+
+
+def normalise_cve_id(value: str, *, param: str = "cve_id") -> str:
+    cve_id = value.strip().upper()
+    if not CVE_ID.match(cve_id):
+        raise InvalidRequest(f"'{value[:40]}' is not a CVE id like CVE-2017-5638.", param=param)
+    return cve_id
+
+
+async def get_cve(session: AsyncSession, cve_id: str) -> Cve:
+    cve = await CveStore(session).get(normalise_cve_id(cve_id))
+    if cve is None:
+        raise ResourceNotFound(f"No such CVE: '{cve_id[:40]}'", param="cve_id")
+    return cve
+
+
+def target_for_query(product: str | None, version: str | None, cpe: str | None) -> tuple[Target | None, list[str]]:
+    """Turn the list filters into a target to match (with a version) or product names to filter by."""
+    if cpe:
+        try:
+            parsed = parse_cpe(cpe)
+        except InvalidCpe as exc:
+            raise InvalidRequest(str(exc), param="cpe") from exc
+        if parsed.product in ("*", "-"):
+            raise InvalidRequest("The CPE must name a product.", param="cpe")
+    if version and not (product or cpe):
+        raise InvalidRequest("'version' needs 'product' or 'cpe'.", param="version")
+    if version or (cpe and _cpe(cpe) is not None and _cpe(cpe).has_version):  # type: ignore[union-attr]
+        target = Target.from_service(vendor=None, product=product, version=version, cpe=cpe)
+        if target is None:
+            raise InvalidRequest("'version' is not a version this API can compare.", param="version")
+        return target, []
+    if cpe:
+        parsed = parse_cpe(cpe)
+        _, name = canonical_product(parsed.vendor, parsed.product)
+        return None, sorted(product_group(name))
+    if product:
+        _, name = canonical_product(None, product)
+        return None, sorted(product_group(name))
+    return None, []
+
+
+async def load_shipped_dataset(session: AsyncSession) -> int:
+    """Load the curated dataset shipped in the package; a no-op when this exact file is already loaded.
+
+    Returns the number of CVE rows inserted or replaced. Imported NVD data is never overwritten.
+    """
+    raw = SHIPPED_DATASET.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    state = await session.get(VulnDatasetState, "shipped")
+    if state is not None and state.digest == digest:
+        return 0
+    records = load_shipped_records()
+    counts = await CveStore(session).upsert_records(records, source="curated")
+    if state is None:
+        session.add(VulnDatasetState(name="shipped", digest=digest, records=len(records), loaded_at=utcnow()))
+    else:
+        state.digest, state.records, state.loaded_at = digest, len(records), utcnow()
+    await session.flush()
+    return counts.inserted + counts.updated
+
+
+@dataclass(frozen=True)
+class CveQuery:
+    product: str | None = None
+    version: str | None = None
+    cpe: str | None = None
+    kev: bool | None = None
+    min_cvss: float | None = None
+    limit: int = 10
+    starting_after: str | None = None
+    ending_before: str | None = None
+
+
+async def render_one(session: AsyncSession, principal: Principal, cve_id: str) -> dict[str, Any]:
+    cve = await get_cve(session, cve_id)
+    store = CveStore(session)
+    kev = (await store.kev_for([cve.cve_id])).get(cve.cve_id)
+    epss = (await store.epss_for([cve.cve_id])).get(cve.cve_id)
+    return render_cve(cve, livemode=principal.livemode, kev=kev, epss=epss)
+
+
+def _cursor_seq(value: str | None, param: str) -> int | None:
+    if value is None:
+        return None
+    return cve_seq(normalise_cve_id(value, param=param))
+
+
+async def list_cves(session: AsyncSession, principal: Principal, q: CveQuery, *, url: str) -> dict[str, Any]:
+    """Newest CVE first (by id). With a version, exact NVD-range matching with a confidence per CVE."""
+    after, before = _cursor_seq(q.starting_after, "starting_after"), _cursor_seq(q.ending_before, "ending_before")
+    target, products = target_for_query(q.product, q.version, q.cpe)
+    store = CveStore(session)
+    confidence: dict[str, str] = {}
+    if target is not None:
+        matches = await match_target(session, target)
+        kev_ids = set(await store.kev_for([c.cve_id for c, _ in matches])) if q.kev is not None else set()
+        rows = [
+            c for c, conf in matches
+            if (q.min_cvss is None or (c.cvss_score is not None and c.cvss_score >= q.min_cvss))
+            and (q.kev is None or (c.cve_id in kev_ids) == q.kev)
+        ]
+        confidence = {c.cve_id: conf.value for c, conf in matches}
+        rows.sort(key=lambda c: c.seq, reverse=True)
+        if before is not None:
+            newer = [c for c in rows if c.seq > before]
+            page = newer[-q.limit:]
+            has_more = len(newer) > q.limit
+        else:
+            older = [c for c in rows if after is None or c.seq < after]
+            page = older[: q.limit]
+            has_more = len(older) > q.limit
+    else:
+        stmt = store.list_statement(products=products or None, kev=q.kev, min_cvss=q.min_cvss)
+        if before is not None:
+            stmt = stmt.where(Cve.seq > before).order_by(Cve.seq.asc())
+        else:
+            if after is not None:
+                stmt = stmt.where(Cve.seq < after)
+            stmt = stmt.order_by(Cve.seq.desc())
+        page = list((await session.scalars(stmt.limit(q.limit + 1))).all())
+        has_more = len(page) > q.limit
+        page = page[: q.limit]
+        if before is not None:
+            page.reverse()
+    ids = [c.cve_id for c in page]
+    kev = await store.kev_for(ids)
+    epss = await store.epss_for(ids)
+    data = [
+        render_cve(c, livemode=principal.livemode, kev=kev.get(c.cve_id), epss=epss.get(c.cve_id),
+                   confidence=confidence.get(c.cve_id), include_configurations=False)
+        for c in page
+    ]
+    return list_object(url, data, has_more)
