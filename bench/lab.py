@@ -74,9 +74,7 @@ def write_expired_cert(directory: Path, common_name: str = "lab.cybervault.test"
     cert_path, key_path = directory / "lab.crt", directory / "lab.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_path, key_path
 
@@ -122,12 +120,12 @@ class Lab:
     def ip(self, *args: str) -> None:
         subprocess.run(self.cmd(["ip", *args]), check=True)
 
-    def run(self, argv: list[str], timeout: float = 120, **kw: object) -> subprocess.CompletedProcess[str]:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
-        return subprocess.run(  # type: ignore[call-overload,no-any-return]
-            self.cmd(argv), capture_output=True, text=True, timeout=timeout, env=env, **kw
-        )
+    def run(
+        self, argv: list[str], timeout: float = 120, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        full = dict(os.environ, **(env or {}))
+        full["PYTHONPATH"] = str(REPO / "src") + os.pathsep + full.get("PYTHONPATH", "")
+        return subprocess.run(self.cmd(argv), capture_output=True, text=True, timeout=timeout, env=full)
 
     def spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(self.cmd(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -190,12 +188,14 @@ class Lab:
         self.wait_ports(pairs)
 
     def add_silent_range(self, cidr: str, live: list[str]) -> None:
-        """Route ``cidr`` into a dummy interface (packets vanish: silent hosts) and make ``live``
-        addresses local, so only they answer."""
+        """Route ``cidr`` into a veth pair whose far end has no addresses (and no ARP), so packets to
+        it vanish like packets to absent hosts; ``live`` addresses are made local so only they answer."""
         net = ipaddress.ip_network(cidr)
-        self.ip("link", "add", "cvdummy0", "type", "dummy")
-        self.ip("link", "set", "cvdummy0", "up")
-        self.ip("route", "add", str(net), "dev", "cvdummy0")
+        self.ip("link", "add", "cvsink0", "type", "veth", "peer", "name", "cvsink1")
+        for dev in ("cvsink0", "cvsink1"):
+            self.ip("link", "set", dev, "arp", "off")
+            self.ip("link", "set", dev, "up")
+        self.ip("route", "add", str(net), "dev", "cvsink0")
         for addr in live:
             self.ip("addr", "add", f"{addr}/32", "dev", "lo")
 

@@ -91,9 +91,7 @@ def render_findings(console: Console, findings: list[FindingDraft]) -> None:
     console.print(table)
 
 
-async def _scan(
-    hosts: list[str], options: ScanOptions, show_progress: bool, console: Console
-) -> list[HostResult]:
+async def _scan(hosts: list[str], options: ScanOptions, show_progress: bool, console: Console) -> list[HostResult]:
     results: list[HostResult] = []
     with Progress(
         TextColumn("[bold]scanning"), BarColumn(), TaskProgressColumn(), TextColumn("{task.fields[detail]}"),

@@ -193,9 +193,7 @@ def match_http_server(server: str | None) -> tuple[str | None, str | None, dict[
     if not server:
         return None, None, {}
     extra: dict[str, Any] = _distro(server)
-    m = re.search(r"SimpleHTTP/[\d.]+ Python/([\d.]+)", server) or re.search(
-        r"BaseHTTP/[\d.]+ Python/([\d.]+)", server
-    )
+    m = re.search(r"SimpleHTTP/[\d.]+ Python/([\d.]+)", server) or re.search(r"BaseHTTP/[\d.]+ Python/([\d.]+)", server)
     if m:
         return "Python http.server", m.group(1), extra
     for pattern, product in _HTTP_SERVERS:

@@ -8,7 +8,6 @@ Hosts are walked in order so each finishes, and can be reported, while later one
 from __future__ import annotations
 
 import errno
-import heapq
 import ipaddress
 import resource
 import select
@@ -24,6 +23,7 @@ from time import monotonic
 _LINGER_RST = struct.pack("ii", 1, 0)
 _RETRYABLE_LOCAL = {errno.EAGAIN, errno.EADDRNOTAVAIL, errno.ENOBUFS, errno.EMFILE, errno.ENFILE}
 _POLL_MASK = select.EPOLLOUT | select.EPOLLERR | select.EPOLLHUP
+LOCAL_RETRY_LIMIT = 200  # attempts to get a local port/descriptor before a port is given up
 MIN_TIMEOUT = 0.1  # as nmap -T4: never give up on a port faster than 100 ms
 
 
@@ -44,24 +44,32 @@ class SweepCounter:
     done: int = 0
 
 
-@dataclass
-class _Host:
-    result: HostSweep
-    family: int
-    remaining: int
-    srtt: float | None = None
-    rttvar: float = 0.0
-    timeout: float = 1.0
-    max_timeout: float = 1.0
+class _Rtt:
+    """RFC 6298 smoothing, as nmap keeps per host and per scan group."""
+
+    def __init__(self) -> None:
+        self.srtt: float | None = None
+        self.rttvar = 0.0
 
     def sample(self, rtt: float) -> None:
-        # RFC 6298 smoothing, as nmap does for its per-host timeout.
         if self.srtt is None:
             self.srtt, self.rttvar = rtt, rtt / 2
         else:
             self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - rtt)
             self.srtt = 0.875 * self.srtt + 0.125 * rtt
-        self.timeout = min(self.max_timeout, max(MIN_TIMEOUT, self.srtt + 4 * self.rttvar))
+
+    def timeout(self, ceiling: float) -> float | None:
+        if self.srtt is None:
+            return None
+        return min(ceiling, max(MIN_TIMEOUT, self.srtt + 4 * self.rttvar))
+
+
+@dataclass
+class _Host:
+    result: HostSweep
+    family: int
+    remaining: int
+    rtt: _Rtt = field(default_factory=_Rtt)
 
 
 def raise_fd_limit(wanted: int) -> int:
@@ -91,15 +99,15 @@ def sweep(
 
     A port is open when the handshake completes and the local end is not the target itself (on
     loopback a connect to a free ephemeral port can be given that port as its source and "connect"
-    to itself). Refused means closed; silence past the host's adaptive timeout is retried
-    ``retries`` times, then the port counts as filtered.
+    to itself). Refused means closed. Silence past the timeout is retried ``retries`` times, then
+    the port counts as filtered. The timeout starts at ``timeout`` and follows measured round trips:
+    the host's own, or the whole sweep's for a host that has not answered yet (as nmap does).
     """
     window = max(1, min(window, raise_fd_limit(window)))
     counter = counter or SweepCounter()
-    states = [
-        _Host(HostSweep(h), _family(h), len(ports), timeout=timeout, max_timeout=max(timeout, MIN_TIMEOUT))
-        for h, ports in hosts
-    ]
+    ceiling = max(timeout, MIN_TIMEOUT)
+    group = _Rtt()
+    states = [_Host(HostSweep(h), _family(h), len(ports)) for h, ports in hosts]
     for st in states:
         if st.remaining == 0 and on_host_done:
             on_host_done(st.result)
@@ -109,12 +117,14 @@ def sweep(
             for port in ports:
                 yield idx, port, 0
 
+    def wait_limit(st: _Host, attempt: int) -> float:
+        base = st.rtt.timeout(ceiling) or group.timeout(ceiling) or ceiling
+        return base * (1 + attempt)  # a retry waits longer: the first try may have met a queue
+
     todo = work()
     retry_q: deque[tuple[int, int, int]] = deque()
     inflight: dict[int, tuple[socket.socket, int, int, float, int]] = {}
-    deadlines: list[tuple[float, int, int]] = []  # (deadline, fd, seq) with lazy deletion
-    seqs: dict[int, int] = {}
-    seq = 0
+    local_fail: dict[tuple[int, int], int] = {}
     limit = window
     ep = select.epoll()
 
@@ -127,23 +137,23 @@ def sweep(
 
     def settle(sock: socket.socket, idx: int, port: int, started: float, err: int, now: float) -> None:
         st = states[idx]
-        if err == 0:
+        if err == 0 or err == errno.ECONNREFUSED:
             st.result.responded = True
-            st.sample(now - started)
+            st.rtt.sample(now - started)
+            group.sample(now - started)
+        if err == 0:
             local = sock.getsockname()
             if local[0] == st.result.host and local[1] == port:
                 st.result.self_connects += 1  # connected to ourselves: nothing listens there
             else:
                 st.result.open_ports.append(port)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RST)
-        elif err == errno.ECONNREFUSED:
-            st.result.responded = True
-            st.sample(now - started)
         sock.close()
         finish(idx)
 
     try:
         exhausted = False
+        next_expiry = monotonic() + MIN_TIMEOUT / 2
         while True:
             if cancel is not None and cancel.is_set():
                 break
@@ -174,15 +184,19 @@ def sweep(
                     fd = sock.fileno()
                     ep.register(fd, _POLL_MASK)
                     inflight[fd] = (sock, idx, port, started, attempt)
-                    seq += 1
-                    seqs[fd] = seq
-                    wait = st.timeout * (2**attempt) if attempt else st.timeout
-                    heapq.heappush(deadlines, (started + min(wait, st.max_timeout * 2), fd, seq))
                 elif rc in _RETRYABLE_LOCAL:
-                    # Out of local ports or descriptors: back off the window and try again later.
+                    # Out of local ports or descriptors: back off the window and try again later,
+                    # but give the port up if even an idle sweep cannot get a local port for it.
                     sock.close()
+                    key = (idx, port)
+                    local_fail[key] = local_fail.get(key, 0) + 1
+                    if local_fail[key] > LOCAL_RETRY_LIMIT:
+                        finish(idx)
+                        continue
                     retry_q.appendleft(item)
                     limit = max(16, len(inflight) * 3 // 4)
+                    if not inflight:
+                        ep.poll(0.01)  # nothing will free a port sooner: pause briefly
                     break
                 else:
                     settle(sock, idx, port, started, rc, monotonic())
@@ -190,9 +204,7 @@ def sweep(
                 break
             if not inflight:
                 continue
-            now = monotonic()
-            wait_for = max(0.0, min(deadlines[0][0] - now, 0.05)) if deadlines else 0.05
-            events = ep.poll(wait_for, 1024)
+            events = ep.poll(max(0.0, min(next_expiry - monotonic(), 0.05)), 1024)
             now = monotonic()
             for fd, _ in events:
                 entry = inflight.pop(fd, None)
@@ -201,18 +213,21 @@ def sweep(
                 sock, idx, port, started, _attempt = entry
                 err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                 settle(sock, idx, port, started, err, now)  # close() also removes it from epoll
-            while deadlines and deadlines[0][0] <= now:
-                _, fd, s = heapq.heappop(deadlines)
-                entry = inflight.get(fd)
-                if entry is None or seqs.get(fd) != s:
-                    continue
-                del inflight[fd]
-                sock, idx, port, started, attempt = entry
-                sock.close()
-                if attempt < retries:
-                    retry_q.append((idx, port, attempt + 1))
-                else:
-                    finish(idx)
+            if now >= next_expiry:
+                # Timeouts are judged with the current estimate, so a host group that turns out to
+                # answer in microseconds stops waiting the initial second on its silent members.
+                next_expiry = now + MIN_TIMEOUT / 2
+                expired = [
+                    fd for fd, (_, idx, _, started, attempt) in inflight.items()
+                    if now - started > wait_limit(states[idx], attempt)
+                ]  # fmt: skip
+                for fd in expired:
+                    sock, idx, port, _, attempt = inflight.pop(fd)
+                    sock.close()
+                    if attempt < retries:
+                        retry_q.append((idx, port, attempt + 1))
+                    else:
+                        finish(idx)
             if limit < window:
                 limit = min(window, limit + 8)  # recover slowly after local exhaustion
     finally:

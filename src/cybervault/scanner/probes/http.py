@@ -67,9 +67,7 @@ def _elasticsearch(headers: dict[str, str], body: bytes) -> tuple[str | None, bo
 
 def request(host: str) -> bytes:
     shown = f"[{host}]" if ":" in host else host
-    return (
-        f"GET / HTTP/1.0\r\nHost: {shown}\r\nUser-Agent: cybervault-scanner\r\nAccept: */*\r\n\r\n"
-    ).encode()
+    return (f"GET / HTTP/1.0\r\nHost: {shown}\r\nUser-Agent: cybervault-scanner\r\nAccept: */*\r\n\r\n").encode()
 
 
 async def probe_http(ctx: ProbeContext) -> ServiceInfo | None:
