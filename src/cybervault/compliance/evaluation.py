@@ -10,7 +10,8 @@ Any failing mapped control fails the requirement, because a known broken part me
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections import ChainMap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -193,14 +194,14 @@ def _framework_posture(
     return FrameworkPosture(fw.id, fw.name, fw.version, score(counts), counts, tuple(requirements))
 
 
-def _status_map(
-    catalog: Catalog, frameworks: Iterable[str], statuses: Mapping[str, Status]
-) -> dict[tuple[str, str], Status]:
-    out = {}
-    for fw_id in frameworks:
-        for r in _requirement_results(catalog, fw_id, statuses):
-            out[(fw_id, r.requirement.id)] = r.status
-    return out
+def _status_after(catalog: Catalog, framework_id: str, requirement: Requirement,
+                  statuses: Mapping[str, Status]) -> Status:
+    mapped = [
+        MappedControl(c.id, m.relationship, statuses.get(c.id, Status.NOT_ASSESSED),
+                      contribution(m.relationship, statuses.get(c.id, Status.NOT_ASSESSED)))
+        for c, m in catalog.mappings_for(framework_id, requirement.id)
+    ]
+    return combine(requirement, mapped)
 
 
 def _gaps(
@@ -213,18 +214,19 @@ def _gaps(
         status = statuses.get(control.id, Status.NOT_ASSESSED)
         if status in (Status.PASS, Status.NOT_APPLICABLE):
             continue
-        if not any(m.framework in selected for m in control.mappings):
+        mappings = [m for m in control.mappings if m.framework in selected]
+        if not mappings:
             continue
-        # Only the requirements this control maps to can change when it is fixed.
-        touched = sorted({m.framework for m in control.mappings if m.framework in selected})
-        after = _status_map(catalog, touched, {**statuses, control.id: Status.PASS})
+        # Only the requirements this control maps to can change when it alone is fixed.
+        fixed = ChainMap({control.id: Status.PASS}, statuses)
         closes: dict[str, list[str]] = {}
         improved = 0
-        for mapping in control.mappings:
-            key = (mapping.framework, mapping.requirement)
-            if mapping.framework not in selected or key not in after:
+        for mapping in mappings:
+            requirement = catalog.requirement(mapping.framework, mapping.requirement)
+            if requirement is None:
                 continue
-            before_s, after_s = current[key], after[key]
+            before_s = current[(mapping.framework, mapping.requirement)]
+            after_s = _status_after(catalog, mapping.framework, requirement, fixed)
             if _RANK[after_s] > _RANK[before_s]:
                 improved += 1
             if after_s is Status.PASS and before_s is not Status.PASS:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from cybervault.compliance.evaluation import Evidence, Status
 from cybervault.compliance.evaluators.base import (
+    SAMPLE_IDS,
     EvaluationContext,
     Outcome,
     column,
@@ -32,24 +33,53 @@ def _active(model: Any) -> list[Any]:
     return [deleted.is_(None)] if deleted is not None else []
 
 
-@evaluator("scan_coverage")
-async def scan_coverage(ctx: EvaluationContext) -> Outcome:
+def _conditions(ctx: EvaluationContext) -> dict[str, Any]:
     asset = _asset_model()
-    scanned = column(asset, "last_scanned_at", "last_scan_at", "scanned_at")
-    days = ctx.thresholds.scan_freshness_days
-    stale = or_(scanned.is_(None), scanned < ctx.days_ago(days))
+    out: dict[str, Any] = {}
+    scanned = column(asset, "last_scanned_at", "last_scan_at", "scanned_at", required=False)
+    if scanned is not None:
+        out["stale"] = or_(scanned.is_(None), scanned < ctx.days_ago(ctx.thresholds.scan_freshness_days))
+    owner = column(asset, "owner", required=False)
+    criticality = column(asset, "criticality", required=False)
+    if owner is not None and criticality is not None:
+        out["unowned"] = or_(owner.is_(None), owner == "", criticality.is_(None), criticality == "")
+    return out
+
+
+async def _counts(ctx: EvaluationContext) -> dict[str, int]:
+    """Coverage and ownership numbers from one pass over the tenant's assets."""
+    if "asset_counts" in ctx.cache:
+        return ctx.cache["asset_counts"]  # type: ignore[no-any-return]
+    asset = _asset_model()
+    conditions = _conditions(ctx)
     row = (await ctx.session.execute(
-        select(func.count(), func.sum(case((stale, 1), else_=0)), func.min(scanned))
+        select(func.count().label("total"), *[func.count().filter(c).label(n) for n, c in conditions.items()])
         .where(*ctx.tenant(asset), *_active(asset))
     )).one()
-    total, n_stale, oldest = int(row[0] or 0), int(row[1] or 0), row[2]
+    counts = {name: int(getattr(row, name) or 0) for name in ("total", *conditions)}
+    ctx.cache["asset_counts"] = counts
+    return counts
+
+
+async def _sample(ctx: EvaluationContext, condition: Any) -> tuple[str, ...]:
+    asset = _asset_model()
+    stmt = select(asset.id).where(*ctx.tenant(asset), *_active(asset), condition).limit(SAMPLE_IDS)
+    return tuple((await ctx.session.scalars(stmt)).all())
+
+
+@evaluator("scan_coverage")
+async def scan_coverage(ctx: EvaluationContext) -> Outcome:
+    column(_asset_model(), "last_scanned_at", "last_scan_at", "scanned_at")  # Unavailable if not recorded
+    days = ctx.thresholds.scan_freshness_days
+    counts = await _counts(ctx)
+    total, n_stale = counts["total"], counts["stale"]
     if total == 0:
         return _no_assets(ctx)
     if n_stale == 0:
         return Outcome(Status.PASS, f"All {plural(total, 'asset')} were scanned in the last {days} days.",
                        (Evidence(f"{total} of {total} assets scanned within {days} days", "assets", total, (),
-                                 ctx.now, {"oldest_scan": oldest.isoformat() if oldest else None}),))
-    ids = await ctx.sample_ids(asset, stale, *_active(asset))
+                                 ctx.now, {"window_days": days}),))
+    ids = await _sample(ctx, _conditions(ctx)["stale"])
     status = ratio_status(n_stale, total, ctx.thresholds.coverage_partial_ratio)
     return Outcome(status, f"{plural(n_stale, 'asset')} of {total} not scanned in the last {days} days.",
                    (Evidence(f"{plural(n_stale, 'asset')} never scanned or last scanned over {days} days ago",
@@ -58,21 +88,17 @@ async def scan_coverage(ctx: EvaluationContext) -> Outcome:
 
 @evaluator("asset_ownership")
 async def asset_ownership(ctx: EvaluationContext) -> Outcome:
-    asset = _asset_model()
-    owner = column(asset, "owner")
-    criticality = column(asset, "criticality")
-    missing = or_(owner.is_(None), owner == "", criticality.is_(None), criticality == "")
-    row = (await ctx.session.execute(
-        select(func.count(), func.sum(case((missing, 1), else_=0))).where(*ctx.tenant(asset), *_active(asset))
-    )).one()
-    total, n_missing = int(row[0] or 0), int(row[1] or 0)
+    column(_asset_model(), "owner")
+    column(_asset_model(), "criticality")
+    counts = await _counts(ctx)
+    total, n_missing = counts["total"], counts["unowned"]
     if total == 0:
         return _no_assets(ctx)
     if n_missing == 0:
         return Outcome(Status.PASS, f"All {plural(total, 'asset')} have an owner and a criticality.",
                        (Evidence(f"{total} of {total} assets have owner and criticality", "assets", total, (),
                                  ctx.now),))
-    ids = await ctx.sample_ids(asset, missing, *_active(asset))
+    ids = await _sample(ctx, _conditions(ctx)["unowned"])
     status = ratio_status(n_missing, total, ctx.thresholds.coverage_partial_ratio)
     return Outcome(status, f"{plural(n_missing, 'asset')} of {total} lack an owner or criticality.",
                    (Evidence(f"{plural(n_missing, 'asset')} without owner or criticality", "assets", n_missing,

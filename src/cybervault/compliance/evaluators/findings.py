@@ -9,10 +9,11 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, func, select
 
 from cybervault.compliance.evaluation import Evidence, Status
 from cybervault.compliance.evaluators.base import (
+    SAMPLE_IDS,
     EvaluationContext,
     Outcome,
     Unavailable,
@@ -68,14 +69,21 @@ class _Cols:
         self.port = column(model, "port", required=False)
 
 
-async def _counts(ctx: EvaluationContext) -> dict[str, int]:
-    """One aggregate over the tenant's open findings; cached for every evaluator in this run."""
+# Prefixes that are certainly not public, dropped in SQL so few rows come back for the Python check.
+_PRIVATE_PREFIXES = ("10.", "127.", "192.168.", "169.254.", "::1", "fe80:", "fc", "fd")
+
+
+async def _counts(ctx: EvaluationContext) -> dict[str, Any]:
+    """One aggregate pass over the tenant's open findings, cached for every evaluator in this run.
+
+    Conditional counts give each evaluator its numbers; grouping by (host, port) only the rows that could
+    be an exposed risky service yields the exposure candidates in the same scan.
+    """
     if "finding_counts" in ctx.cache:
         return ctx.cache["finding_counts"]  # type: ignore[no-any-return]
     c = _Cols(_finding_model())
     t = ctx.thresholds
     conditions: dict[str, Any] = {
-        "open": literal(True),
         "overdue_critical": and_(c.severity == "critical", c.first_seen < ctx.days_ago(t.critical_sla_days)),
         "overdue_high": and_(c.severity == "high", c.first_seen < ctx.days_ago(t.high_sla_days)),
         "open_critical_high": c.severity.in_(("critical", "high")),
@@ -87,17 +95,33 @@ async def _counts(ctx: EvaluationContext) -> dict[str, int]:
     }
     if c.kev is not None:
         conditions["kev"] = c.kev.is_(True)
-    columns = [func.sum(case((cond, 1), else_=0)).label(name) for name, cond in conditions.items()]
-    stmt = select(*columns).where(*ctx.tenant(c.model), c.status == OPEN)
-    row = (await ctx.session.execute(stmt)).one()
-    counts = {name: int(getattr(row, name) or 0) for name in conditions}
+    group: list[Any] = []
+    if c.host is not None and c.port is not None:
+        candidate = and_(c.type.in_(EXPOSURE_TYPES), c.port.in_(tuple(RISKY_PORTS)),
+                         *[~c.host.startswith(p) for p in _PRIVATE_PREFIXES])
+        group = [case((candidate, c.host)).label("x_host"), case((candidate, c.port)).label("x_port")]
+    columns = [func.count().filter(cond).label(name) for name, cond in conditions.items()]
+    stmt = select(*group, func.count().label("n"), *columns).where(*ctx.tenant(c.model), c.status == OPEN)
+    if group:
+        stmt = stmt.group_by(*group)
+    counts: dict[str, Any] = {name: 0 for name in conditions}
+    exposed: dict[str, dict[int, int]] = {}
+    for row in (await ctx.session.execute(stmt)).all():
+        for name in conditions:
+            counts[name] += int(getattr(row, name) or 0)
+        host = getattr(row, "x_host", None)
+        if host is not None and is_public_address(host):
+            exposed.setdefault(host, {})[row.x_port] = int(row.n)
+    counts["exposed"] = exposed
     ctx.cache["finding_counts"] = counts
     return counts
 
 
 async def _sample(ctx: EvaluationContext, *conditions: Any) -> tuple[str, ...]:
+    # Unordered on purpose: LIMIT then stops at the first matches instead of sorting every open finding.
     c = _Cols(_finding_model())
-    return await ctx.sample_ids(c.model, c.status == OPEN, *conditions, order_by=c.first_seen)
+    stmt = select(c.id).where(*ctx.tenant(c.model), c.status == OPEN, *conditions).limit(SAMPLE_IDS)
+    return tuple((await ctx.session.scalars(stmt)).all())
 
 
 @evaluator("remediation_sla")
@@ -146,32 +170,21 @@ async def exposed_services(ctx: EvaluationContext) -> Outcome:
     c = _Cols(_finding_model())
     if c.host is None or c.port is None:
         raise Unavailable("Findings do not record host and port in this installation.")
-    # Group candidate findings by host in SQL, then keep the hosts whose address is public.
-    stmt = (
-        select(c.host, func.count(), func.min(c.id))
-        .where(*ctx.tenant(c.model), c.status == OPEN, c.type.in_(EXPOSURE_TYPES),
-               c.port.in_(tuple(RISKY_PORTS)))
-        .group_by(c.host)
-        .limit(5000)
-    )
-    rows = (await ctx.session.execute(stmt)).all()
-    public_hosts = sorted(host for host, _, _ in rows if is_public_address(host))
-    if not public_hosts:
+    exposed: dict[str, dict[int, int]] = (await _counts(ctx))["exposed"]
+    if not exposed:
         return Outcome(Status.PASS, "No risky service is exposed on a public address.",
                        (Evidence("No open finding shows a risky service on a public address", "findings", 0,
                                  (), ctx.now, {"risky_ports": sorted(RISKY_PORTS)}),))
-    count = sum(n for host, n, _ in rows if host in set(public_hosts))
-    ids = await _sample(ctx, c.type.in_(EXPOSURE_TYPES), c.port.in_(tuple(RISKY_PORTS)),
-                        c.host.in_(public_hosts[:500]))
-    ports = await ctx.session.execute(
-        select(c.port).where(*ctx.tenant(c.model), c.id.in_(ids)).distinct())
-    services = sorted({RISKY_PORTS.get(p, str(p)) for (p,) in ports.all()})
-    where = plural(len(public_hosts), "public address", "public addresses")
+    hosts = sorted(exposed)
+    count = sum(n for ports in exposed.values() for n in ports.values())
+    services = sorted({RISKY_PORTS[p] for ports in exposed.values() for p in ports})
+    ids = await _sample(ctx, c.type.in_(EXPOSURE_TYPES), c.port.in_(tuple(RISKY_PORTS)), c.host.in_(hosts[:500]))
+    where = plural(len(hosts), "public address", "public addresses")
     return Outcome(
         Status.FAIL,
-        f"{plural(count, 'risky service')} reachable on {where}.",
+        f"{plural(count, 'risky service finding')} on {where}.",
         (Evidence(f"Risky services ({', '.join(services)}) open on public addresses", "findings", count, ids,
-                  ctx.now, {"hosts": public_hosts[:20], "services": services}),),
+                  ctx.now, {"hosts": hosts[:20], "services": services}),),
     )
 
 

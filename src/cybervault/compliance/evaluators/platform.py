@@ -27,10 +27,11 @@ async def key_rotation(ctx: EvaluationContext) -> Outcome:
                   or_(key.expires_at.is_(None), key.expires_at > ctx.now))
     no_expiry = key.expires_at.is_(None)
     too_old = key.created_at < ctx.days_ago(days)
-    total = int(await ctx.session.scalar(select(func.count()).select_from(key).where(active)) or 0)
-    n_no_expiry = int(await ctx.session.scalar(
-        select(func.count()).select_from(key).where(active, no_expiry)) or 0)
-    n_old = int(await ctx.session.scalar(select(func.count()).select_from(key).where(active, too_old)) or 0)
+    row = (await ctx.session.execute(
+        select(func.count(), func.count().filter(no_expiry), func.count().filter(too_old),
+               func.count().filter(or_(no_expiry, too_old))).where(active)
+    )).one()
+    total, n_no_expiry, n_old, bad = (int(v or 0) for v in row)
     if n_no_expiry == 0 and n_old == 0:
         return Outcome(Status.PASS, f"All {plural(total, 'active API key')} expire and are under {days} days old.",
                        (Evidence(f"{total} active keys, none without expiry or older than {days} days",
@@ -46,8 +47,6 @@ async def key_rotation(ctx: EvaluationContext) -> Outcome:
             select(key.id).where(active, too_old).order_by(key.created_at).limit(20))).all())
         evidence.append(Evidence(f"{plural(n_old, 'active key')} created more than {days} days ago", "api_keys",
                                  n_old, ids, ctx.now, {"max_age_days": days}))
-    bad = int(await ctx.session.scalar(
-        select(func.count()).select_from(key).where(active, or_(no_expiry, too_old))) or 0)
     return Outcome(Status.FAIL, f"{plural(bad, 'active API key')} of {total} need rotation or an expiry.",
                    tuple(evidence))
 
@@ -105,7 +104,8 @@ async def _recent_successful_delivery(ctx: EvaluationContext, days: int) -> tupl
     if delivery is None or "org_id" not in delivery.__table__.columns:
         return None, None
     status = column(delivery, "status", required=False)
-    when = column(delivery, "delivered_at", "succeeded_at", "updated_at", "created_at", required=False)
+    when = column(delivery, "delivered_at", "succeeded_at", "last_attempt_at", "updated_at", "created_at",
+                  required=False)
     if status is None or when is None:
         return None, None
     ok = status.in_(("succeeded", "delivered", "success"))
