@@ -194,3 +194,20 @@ async def test_key_rotation_alerting_and_audit_log(org: OrgKeys, db: Any) -> Non
     # The test-mode partition keeps its own keys and audit trail.
     assert (await _results(db, org))["AUDIT-LOGGING"].status == "not_assessed"
     request_close()
+
+
+async def test_a_broken_evaluator_does_not_take_down_the_others(org: OrgKeys, db: Any, monkeypatch: Any) -> None:
+    from sqlalchemy import text
+
+    from cybervault.compliance.evaluators import EVALUATORS
+
+    async def broken(ctx: Any) -> Any:
+        await ctx.session.execute(text("SELECT no_such_column FROM no_such_table"))
+
+    monkeypatch.setitem(EVALUATORS, "key_rotation", broken)
+    results = await _results(db, org, livemode=True)
+    assert results["KEY-ROTATION"].status == "not_assessed"
+    assert "could not run" in results["KEY-ROTATION"].summary
+    # Evaluators after it still ran against the database.
+    assert results["ALERTING-CONFIGURED"].status == "fail"
+    assert results["ASSET-INVENTORY-OWNERSHIP"].summary.startswith("No assets")

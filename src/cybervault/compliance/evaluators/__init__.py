@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,18 +59,43 @@ async def evaluate_controls(
     for att in attestations:
         by_control.setdefault(att.control_id, []).append(att)
     ctx = EvaluationContext(session, org_id, livemode, now, thresholds or Thresholds())
+    # Attestations first: they are already loaded, and a failed evaluator's rollback would expire them.
     results: dict[str, ControlResult] = {}
+    automated = []
     for control in catalog.controls.values():
-        if not control.automated:
-            results[control.id] = attestation_result(control.id, by_control.get(control.id, ()), now)
-            continue
+        attested = attestation_result(control.id, by_control.get(control.id, ()), now)
         # An automated control can be attested not applicable (e.g. no personal data is processed).
-        override = attestation_result(control.id, by_control.get(control.id, ()), now)
-        if override.status is Status.NOT_APPLICABLE:
-            results[control.id] = override
-            continue
+        if not control.automated or attested.status is Status.NOT_APPLICABLE:
+            results[control.id] = attested
+        else:
+            automated.append(control)
+    if automated:
+        await _prefetch(ctx)
+    for control in automated:
         results[control.id] = await _run(ctx, control.id, control.evaluator)
-    return results
+    # Keep catalog order for the response.
+    return {cid: results[cid] for cid in catalog.controls}
+
+
+async def _prefetch(ctx: EvaluationContext) -> None:
+    """On PostgreSQL, run the three table-wide aggregates at once on their own connections.
+
+    They dominate evaluation time and are independent, so the database can work on them in parallel;
+    the evaluators then find the numbers in the shared cache. SQLite takes a write lock per transaction,
+    so there they simply run in order inside the evaluators.
+    """
+    bind = ctx.session.bind
+    if bind is None or bind.dialect.name != "postgresql":
+        return
+
+    async def one(counts: Callable[[EvaluationContext], Awaitable[Any]]) -> None:
+        async with AsyncSession(bind) as session:
+            try:
+                await counts(replace(ctx, session=session))
+            except Exception as exc:  # noqa: BLE001 - the evaluator retries on its own session and reports
+                log.debug("compliance.prefetch_failed", error=repr(exc))
+
+    await asyncio.gather(one(findings._counts), one(incidents._counts), one(assets._counts))
 
 
 async def _run(ctx: EvaluationContext, control_id: str, name: str) -> ControlResult:
@@ -75,13 +103,13 @@ async def _run(ctx: EvaluationContext, control_id: str, name: str) -> ControlRes
     if func is None:
         return not_assessed(control_id, f"No evaluator named {name!r} is installed.", method="automated")
     try:
-        # A savepoint keeps one evaluator's database error from aborting the others on PostgreSQL.
-        async with ctx.session.begin_nested():
-            outcome = await func(ctx)
+        outcome = await func(ctx)
     except Unavailable as exc:
         return ControlResult(control_id, Status.NOT_ASSESSED, str(exc), method="automated", evaluated_at=ctx.now)
     except Exception as exc:  # a broken evaluator must not take the whole posture down
         log.warning("compliance.evaluator_failed", control=control_id, evaluator=name, error=repr(exc))
+        # Evaluation only reads, so discarding the transaction loses nothing and clears an aborted one.
+        await ctx.session.rollback()
         return ControlResult(control_id, Status.NOT_ASSESSED, "The evaluator could not run; see server logs.",
                              method="automated", evaluated_at=ctx.now)
     return ControlResult(control_id, outcome.status, outcome.summary, outcome.evidence, "automated", ctx.now)
