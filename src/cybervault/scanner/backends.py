@@ -158,7 +158,7 @@ async def _process_sweep(
     try:
         for i, part in enumerate(parts):
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "cybervault.scanner.worker",
+                sys.executable, "-S", "-m", "cybervault.scanner.worker",
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=_child_env(),
             )  # fmt: skip
             payload = {

@@ -22,6 +22,7 @@ from time import monotonic
 # close() of a connected socket sends RST instead of FIN: no TIME_WAIT pile-up of ephemeral ports.
 _LINGER_RST = struct.pack("ii", 1, 0)
 _RETRYABLE_LOCAL = {errno.EAGAIN, errno.EADDRNOTAVAIL, errno.ENOBUFS, errno.EMFILE, errno.ENFILE}
+_STREAM = socket.SOCK_STREAM | socket.SOCK_NONBLOCK
 _POLL_MASK = select.EPOLLOUT | select.EPOLLERR | select.EPOLLHUP
 LOCAL_RETRY_LIMIT = 200  # attempts to get a local port/descriptor before a port is given up
 MIN_TIMEOUT = 0.1  # as nmap -T4: never give up on a port faster than 100 ms
@@ -125,6 +126,7 @@ def sweep(
     retry_q: deque[tuple[int, int, int]] = deque()
     inflight: dict[int, tuple[socket.socket, int, int, float, int]] = {}
     local_fail: dict[tuple[int, int], int] = {}
+    spare: dict[int, socket.socket] = {}  # per address family: a socket whose connect was refused
     limit = window
     ep = select.epoll()
 
@@ -134,6 +136,14 @@ def sweep(
         counter.done += 1
         if st.remaining == 0 and on_host_done:
             on_host_done(st.result)
+
+    def refused(idx: int, started: float) -> None:
+        st = states[idx]
+        st.result.responded = True
+        rtt = monotonic() - started
+        st.rtt.sample(rtt)
+        group.sample(rtt)
+        finish(idx)
 
     def settle(sock: socket.socket, idx: int, port: int, started: float, err: int, now: float) -> None:
         st = states[idx]
@@ -171,13 +181,21 @@ def sweep(
                     break
                 idx, port, attempt = item
                 st = states[idx]
-                sock = socket.socket(st.family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+                addr = (st.result.host, port)
+                sock = spare.pop(st.family, None) or socket.socket(st.family, _STREAM)
                 started = monotonic()
-                rc = sock.connect_ex((st.result.host, port))
+                rc = sock.connect_ex(addr)
+                if rc == errno.ECONNABORTED:
+                    rc = sock.connect_ex(addr)  # a reused socket's first connect() only resets it
                 if rc == errno.EINPROGRESS:
                     # On loopback and fast links the RST has usually been handled before connect()
-                    # returned: reading SO_ERROR now skips the epoll round trip for closed ports.
+                    # returned: reading SO_ERROR now skips the epoll round trip for closed ports,
+                    # and the socket can serve the next port (no socket()/close() per port).
                     early = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if early == errno.ECONNREFUSED:
+                        refused(idx, started)
+                        spare[st.family] = sock
+                        continue
                     if early:
                         settle(sock, idx, port, started, early, monotonic())
                         continue
@@ -232,6 +250,8 @@ def sweep(
                 limit = min(window, limit + 8)  # recover slowly after local exhaustion
     finally:
         for sock, *_ in inflight.values():
+            sock.close()
+        for sock in spare.values():
             sock.close()
         ep.close()
     return [st.result for st in states]
