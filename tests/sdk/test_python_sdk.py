@@ -18,6 +18,7 @@ from sdks.python.tests import (
     test_live,
     test_live_async,
     test_package,
+    test_readme,
     test_retries,
     test_webhooks,
 )
@@ -41,5 +42,6 @@ def _collect(module: ModuleType) -> dict[str, Any]:
     return tests
 
 
-for _module in (test_conformance, test_live, test_live_async, test_package, test_retries, test_webhooks):
+for _module in (test_conformance, test_live, test_live_async, test_package, test_readme, test_retries,
+                test_webhooks):
     globals().update(_collect(_module))

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "cybervault_sdk"
-FILES = {"_async/resources.py": "_sync/resources.py"}
+FILES = {f"_async/{name}.py": f"_sync/{name}.py"
+         for name in ("_resource", "threats", "incidents", "platform", "resources")}
 
 # Order matters: longer names first.
 SUBSTITUTIONS = [
@@ -27,14 +28,15 @@ SUBSTITUTIONS = [
     (r"\baclose\b", "close"),
 ]
 
-GENERATED_DOC = ('"""Resources of the sync client.\n\n'
-                 'GENERATED from `_async/resources.py` by `scripts/unasync.py`: edit that file, not this one.\n"""\n')
+GENERATED_DOC = ('"""{title}\n\n'
+                 'GENERATED from `_async/{name}` by `scripts/unasync.py`: edit that file, not this one.\n"""\n')
 
 
-def unasync(source: str) -> str:
-    # Swap the module docstring, which talks about the rewrite itself.
+def unasync(source: str, name: str) -> str:
+    # Swap the module docstring, which talks about the rewrite itself; keep its first line.
     end = source.index('"""', 3) + 4
-    source = GENERATED_DOC + source[end:]
+    title = source[3:source.index("\n")].replace("(async)", "(sync)").replace("async", "sync")
+    source = GENERATED_DOC.format(title=title, name=name) + source[end:]
     for pattern, replacement in SUBSTITUTIONS:
         source = re.sub(pattern, replacement, source)
     return source
@@ -44,7 +46,7 @@ def main(argv: list[str]) -> int:
     check = "--check" in argv
     stale = []
     for src, dst in FILES.items():
-        generated = unasync((PACKAGE / src).read_text())
+        generated = unasync((PACKAGE / src).read_text(), src.split("/")[-1])
         target = PACKAGE / dst
         if check:
             if not target.exists() or target.read_text() != generated:

@@ -198,7 +198,7 @@ def retry_delay(attempt: int, options: ClientOptions, response: httpx.Response |
         hinted = _hinted_delay(response.headers, response.status_code, time.time() if now is None else now)
         if hinted is not None:
             return min(hinted, options.max_retry_wait)
-    backoff = min(INITIAL_RETRY_DELAY * (2 ** (attempt - 1)), MAX_RETRY_DELAY)
+    backoff: float = min(INITIAL_RETRY_DELAY * 2.0 ** (attempt - 1), MAX_RETRY_DELAY)
     return backoff * (0.5 + random.random() / 2)
 
 
