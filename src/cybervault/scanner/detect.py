@@ -79,7 +79,7 @@ HINTS.update({
 })  # fmt: skip
 
 
-async def _first_answer(tasks: dict[asyncio.Task[Any], str], order: list[str]) -> ServiceInfo | None:
+async def _first_answer(tasks: dict[asyncio.Task[ServiceInfo | None], str], order: list[str]) -> ServiceInfo | None:
     """The first probe to recognise the service wins (ties go to the earlier name in ``order``)."""
     pending = set(tasks)
     try:
@@ -98,7 +98,7 @@ async def _first_answer(tasks: dict[asyncio.Task[Any], str], order: list[str]) -
                 await t
 
 
-def _start(names: list[str], ctx: ProbeContext, state: dict[str, Any]) -> dict[asyncio.Task[Any], str]:
+def _start(names: list[str], ctx: ProbeContext, state: dict[str, Any]) -> dict[asyncio.Task[ServiceInfo | None], str]:
     return {asyncio.ensure_future(PROBES[n](ctx, state)): n for n in names}
 
 
