@@ -10,7 +10,8 @@ RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset
 
 
 async def test_bogus_key_gets_the_published_error_body(client: httpx.AsyncClient) -> None:
-    response = await client.get("/v1/threats/scans", headers={"Authorization": "Bearer cv_live_sk_8xK9mP2qL5vN7wR3yT1zJ4"})
+    seed_key = "cv_live_sk_8xK9mP2qL5vN7wR3yT1zJ4"  # the published example key
+    response = await client.get("/v1/threats/scans", headers={"Authorization": f"Bearer {seed_key}"})
     assert response.status_code == 401
     error = response.json()["error"]
     assert error["code"] == "invalid_api_key"

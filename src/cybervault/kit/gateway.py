@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import ipaddress
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,13 +34,16 @@ from cybervault.kit.errors import (
     UnsupportedMediaType,
 )
 from cybervault.kit.http import API_CSP, SECURITY_HEADERS, accept_request_id, error_body
-from cybervault.kit.ratelimit import RateLimiter, RateLimitResult
+from cybervault.kit.ratelimit import RateLimitResult
 
 log = structlog.get_logger(__name__)
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 IDEMPOTENCY_WAIT_SECONDS = 10.0
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
 
 
 @dataclass
@@ -80,6 +84,7 @@ class ApiGateway:
                 await self.app(scope, receive, send)
         except CyberVaultError as error:
             if not ctx.started:
+                _label_route(scope)
                 await self._send_error(send, error, ctx)
         except Exception as exc:
             # A crash never shows internals: log it with the request id, answer 500 internal_error.
@@ -140,6 +145,9 @@ class ApiGateway:
             if body.strip() and not headers.get("content-type", "").split(";")[0].strip().lower().endswith(
                     ("application/json", "+json")):
                 raise UnsupportedMediaType()
+            if _nested_deeper_than(body, MAX_JSON_DEPTH):
+                # json.loads would recurse once per level and crash with RecursionError (a 500).
+                raise InvalidRequest(f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.")
         replay_receive = _replay(body)
 
         idem_key = headers.get("idempotency-key") if method == "POST" else None
@@ -318,6 +326,40 @@ def _internal_error_for(exc: Exception) -> CyberVaultError:
     ):
         return ServiceUnavailable("The database is unreachable; retry shortly.", headers={"Retry-After": "2"})
     return InternalError()
+
+
+def _label_route(scope: Scope) -> None:
+    """Requests refused before routing (401, 429, 413…) still count under their route in metrics."""
+    if scope.get("route") is not None:
+        return
+    app = scope.get("app")
+    for route in _flat_routes(getattr(getattr(app, "router", None), "routes", ())):
+        regex, methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and regex.match(scope["path"]) and (not methods or scope["method"] in methods):
+            scope["route"] = route  # anything with the template as `.path`, which is what metrics reads
+            return
+
+
+def _flat_routes(routes: Any) -> list[Any]:
+    """Routes with their full path templates; FastAPI may nest included routers."""
+    flat: list[Any] = []
+    for route in routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        flat.extend(contexts() if callable(contexts) else [route])
+    return flat
+
+
+def _nested_deeper_than(body: bytes, limit: int) -> bool:
+    """True when the JSON text opens more than `limit` arrays/objects at once (brackets inside strings
+    do not count). Cheap for normal bodies: nothing is scanned unless there are enough brackets."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for bracket in _JSON_BRACKETS.findall(_JSON_STRING.sub(b'""', body)):
+        depth += 1 if bracket in (b"[", b"{") else -1
+        if depth > limit:
+            return True
+    return False
 
 
 def _headers(scope: Scope) -> dict[str, str]:

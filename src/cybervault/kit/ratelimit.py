@@ -21,7 +21,8 @@ class RateLimitResult:
     allowed: bool
     limit: int
     remaining: int
-    reset_at: int  # unix seconds
+    reset_at: int  # unix seconds, rounded up (the X-RateLimit-Reset header)
+    reset_exact: float = 0.0  # unrounded, so Retry-After never overshoots the window
 
     def headers(self) -> dict[str, str]:
         return {
@@ -32,7 +33,7 @@ class RateLimitResult:
 
     @property
     def retry_after(self) -> int:
-        return max(1, math.ceil(self.reset_at - time.time()))
+        return max(1, math.ceil((self.reset_exact or self.reset_at) - time.time()))
 
 
 class RateLimiter:
@@ -63,7 +64,8 @@ class RateLimiter:
             if self.fail_open:
                 return RateLimitResult(True, limit, limit, int(time.time()) + 60)
             raise ServiceUnavailable("Rate limiting is unavailable; retry shortly.") from exc
-        return RateLimitResult(allowed, limit, max(0, int(stats.remaining)), int(math.ceil(stats.reset_time)))
+        return RateLimitResult(allowed, limit, max(0, int(stats.remaining)), int(math.ceil(stats.reset_time)),
+                               float(stats.reset_time))
 
     async def reset(self) -> None:
         await self.storage.reset()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from sqlalchemy import text
@@ -10,6 +11,7 @@ from cybervault.kit.errors import ResourceNotFound
 from cybervault.platform import docs_ui
 from cybervault.platform.error_docs import render_error_page
 
+log = structlog.get_logger(__name__)
 router = APIRouter(tags=["platform"])
 router.include_router(docs_ui.router)
 ERROR_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
@@ -45,8 +47,8 @@ async def metrics(request: Request) -> PlainTextResponse:
             counts = await jobs_by_status(session)
         for status in ("queued", "running"):
             metrics.queue_depth.labels(status).set(counts.get(status, 0))
-    except Exception:
-        pass
+    except Exception as exc:  # metrics must render even when the database is down
+        log.warning("metrics.queue_depth_unavailable", error=str(exc))
     return PlainTextResponse(metrics.render().decode(), media_type="text/plain; version=0.0.4")
 
 
