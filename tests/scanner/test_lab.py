@@ -148,6 +148,29 @@ def test_cancel_stops_scans_within_a_second(fresh_lab: Lab) -> None:
     assert len(res.stdout.splitlines()) == 2
 
 
+def test_killed_sweep_worker_fails_the_scan(fresh_lab: Lab) -> None:
+    """A worker process killed mid-sweep must surface as an error, not as a clean empty result."""
+    fresh_lab.add_silent_range("10.77.0.0/24", live=[])
+    res = run_in(fresh_lab, (
+        "import asyncio, os, signal\n"
+        "from pathlib import Path\n"
+        "from cybervault.scanner import run_scan, ScanOptions\n"
+        "from cybervault.scanner.backends import SweepWorkerError\n"
+        "def kill_a_worker():\n"
+        "    kids = Path(f'/proc/{os.getpid()}/task/{os.getpid()}/children').read_text().split()\n"
+        "    os.kill(int(kids[0]), signal.SIGKILL)\n"
+        "async def main():\n"
+        "    asyncio.get_running_loop().call_later(1.0, kill_a_worker)\n"
+        "    try:\n"
+        "        [h async for h in run_scan(['10.77.0.7'], ScanOptions(depth='deep', connect_timeout=5.0))]\n"
+        "    except SweepWorkerError as exc:\n"
+        "        print('failed:', exc)\n"
+        "asyncio.run(main())\n"
+    ))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("failed: sweep worker") and "status -9" in res.stdout
+
+
 def test_discovery_finds_only_live_hosts(fresh_lab: Lab) -> None:
     fresh_lab.add_silent_range("10.77.0.0/24", live=["10.77.0.5", "10.77.0.9"])
     fresh_lab.start_listeners(["10.77.0.9@2222"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # not imported from typing: workers skip that import entirely
 if TYPE_CHECKING:
+    from cybervault.scanner.backends import SweepWorkerError
     from cybervault.scanner.engine import expand_targets, run_scan
     from cybervault.scanner.findings import findings_for_port
     from cybervault.scanner.models import (
@@ -33,6 +34,7 @@ _EXPORTS = {
     "TlsInfo": "models",
     "expand_targets": "engine",
     "run_scan": "engine",
+    "SweepWorkerError": "backends",
     "findings_for_port": "findings",
 }
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "Progress",
     "ScanOptions",
     "ServiceInfo",
+    "SweepWorkerError",
     "TlsInfo",
     "expand_targets",
     "findings_for_port",

@@ -20,6 +20,10 @@ from cybervault.scanner.sweep import HostSweep, SweepCounter, sweep
 PROCESS_SPLIT_THRESHOLD = 20_000
 
 
+class SweepWorkerError(RuntimeError):
+    """A sweep worker process ended without completing its share."""
+
+
 @dataclass
 class SweepJob:
     hosts: list[tuple[str, list[int]]]
@@ -145,9 +149,11 @@ async def _process_sweep(
     procs: list[asyncio.subprocess.Process] = []
     queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
     done_by_worker = [0] * len(parts)
+    finished = [False] * len(parts)
     merged: dict[str, HostSweep] = {}
     seen: dict[str, int] = {}
     readers: list[asyncio.Task[None]] = []
+    cancelled = asyncio.ensure_future(cancel.wait())
 
     async def read(i: int, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
@@ -160,6 +166,7 @@ async def _process_sweep(
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-S", "-m", "cybervault.scanner.worker",
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=_child_env(),
+                limit=1 << 24,  # one host's line lists all its open ports
             )  # fmt: skip
             payload = {
                 "hosts": [(h, _ranges(p)) for h, p in part],
@@ -174,7 +181,6 @@ async def _process_sweep(
             procs.append(proc)
             readers.append(asyncio.ensure_future(read(i, proc)))
         live = len(procs)
-        cancelled = asyncio.ensure_future(cancel.wait())
         while live:
             getter = asyncio.ensure_future(queue.get())
             await asyncio.wait({getter, cancelled}, return_when=asyncio.FIRST_COMPLETED)
@@ -196,10 +202,17 @@ async def _process_sweep(
                 if seen[hs.host] == expected[hs.host]:
                     hs.open_ports.sort()
                     yield hs
+            elif kind == "E":
+                finished[i] = True
             elif kind == "X":
                 live -= 1
-        cancelled.cancel()
+                if not finished[i]:
+                    # A worker that dies mid-sweep (OOM killer, signal) must not pass for a clean,
+                    # empty result: the caller marks the scan failed with this reason.
+                    code = await procs[i].wait()
+                    raise SweepWorkerError(f"sweep worker {i} exited with status {code} before finishing")
     finally:
+        cancelled.cancel()
         for proc in procs:
             if proc.returncode is None:
                 proc.kill()
