@@ -32,15 +32,17 @@ router = APIRouter(tags=["compliance"])
 FRAMEWORKS_HELP = "Comma-separated framework ids: soc2, iso27001, hipaa, gdpr (default: all)"
 
 
-@router.get("/v1/compliance/posture", summary="Current compliance posture with mapping and gap analysis")
+@router.get("/v1/compliance/posture", summary="Current compliance posture with mapping and gap analysis",
+            response_model=None)
 async def get_posture(
     frameworks: str | None = Query(None, description=FRAMEWORKS_HELP),
     principal: Principal = Depends(require("compliance:read")),
     session: AsyncSession = Depends(db_session),
-) -> dict[str, Any]:
+) -> JSONResponse:
     selected = service.parse_frameworks(frameworks)
     posture, now = await service.compute_posture(session, principal.org_id, principal.livemode, selected)
-    return render_posture(posture, livemode=principal.livemode, evaluated_at=now)
+    # The body is plain JSON types already; skipping FastAPI's generic re-encoding of ~200 kB matters here.
+    return JSONResponse(render_posture(posture, livemode=principal.livemode, evaluated_at=now))
 
 
 @router.get("/v1/compliance/posture/history", summary="Posture snapshots over time, newest first")

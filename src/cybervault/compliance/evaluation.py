@@ -136,19 +136,24 @@ def contribution(relationship: Relationship, control_status: Status) -> Status:
 
 def combine(requirement: Requirement, mapped: Sequence[MappedControl]) -> Status:
     """A requirement's status from all controls mapped to it."""
+    return combine_pairs(requirement, [(m.relationship, m.control_status) for m in mapped])
+
+
+def combine_pairs(requirement: Requirement, mapped: Sequence[tuple[Relationship, Status]]) -> Status:
+    """`combine` over (relationship, control status) pairs: the rules in one place."""
     if not requirement.applicable:
         return Status.NOT_APPLICABLE
-    relevant = [m for m in mapped if m.control_status is not Status.NOT_APPLICABLE]
+    relevant = [(rel, st) for rel, st in mapped if st is not Status.NOT_APPLICABLE]
     if mapped and not relevant:
         return Status.NOT_APPLICABLE  # every control serving it was attested not applicable
     if not relevant:
         return Status.NOT_ASSESSED  # manual-only requirement: judged outside CyberVault
-    statuses = {m.control_status for m in relevant}
+    statuses = {st for _, st in relevant}
     if Status.FAIL in statuses:
         return Status.FAIL
     if Status.PARTIAL in statuses:
         return Status.PARTIAL
-    if any(m.control_status is Status.PASS and m.relationship.full_coverage for m in relevant):
+    if any(st is Status.PASS and rel.full_coverage for rel, st in relevant):
         return Status.PASS
     if statuses == {Status.PASS} and len(relevant) > 1:
         # Where the catalog maps several controls that each cover part of a requirement, all of them
@@ -196,12 +201,9 @@ def _framework_posture(
 
 def _status_after(catalog: Catalog, framework_id: str, requirement: Requirement,
                   statuses: Mapping[str, Status]) -> Status:
-    mapped = [
-        MappedControl(c.id, m.relationship, statuses.get(c.id, Status.NOT_ASSESSED),
-                      contribution(m.relationship, statuses.get(c.id, Status.NOT_ASSESSED)))
-        for c, m in catalog.mappings_for(framework_id, requirement.id)
-    ]
-    return combine(requirement, mapped)
+    pairs = [(m.relationship, statuses.get(c.id, Status.NOT_ASSESSED))
+             for c, m in catalog.mappings_for(framework_id, requirement.id)]
+    return combine_pairs(requirement, pairs)
 
 
 def _gaps(

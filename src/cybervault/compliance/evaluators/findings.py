@@ -13,7 +13,6 @@ from sqlalchemy import and_, case, func, select
 
 from cybervault.compliance.evaluation import Evidence, Status
 from cybervault.compliance.evaluators.base import (
-    SAMPLE_IDS,
     EvaluationContext,
     Outcome,
     Unavailable,
@@ -21,6 +20,7 @@ from cybervault.compliance.evaluators.base import (
     evaluator,
     optional_model,
     plural,
+    sample_ids_many,
 )
 
 OPEN = "open"
@@ -113,30 +113,35 @@ async def _counts(ctx: EvaluationContext) -> dict[str, Any]:
         if host is not None and is_public_address(host):
             exposed.setdefault(host, {})[row.x_port] = int(row.n)
     counts["exposed"] = exposed
+    # Evidence ids for every violated condition, fetched together.
+    wanted = {name: conditions[name] for name in _SAMPLED if name in conditions and counts[name]}
+    if exposed:
+        wanted["exposed"] = and_(c.type.in_(EXPOSURE_TYPES), c.port.in_(tuple(RISKY_PORTS)),
+                                 c.host.in_(sorted(exposed)[:500]))
+    counts["samples"] = await sample_ids_many(ctx, c.model, [c.status == OPEN], wanted)
     ctx.cache["finding_counts"] = counts
     return counts
 
 
-async def _sample(ctx: EvaluationContext, *conditions: Any) -> tuple[str, ...]:
-    # Unordered on purpose: LIMIT then stops at the first matches instead of sorting every open finding.
-    c = _Cols(_finding_model())
-    stmt = select(c.id).where(*ctx.tenant(c.model), c.status == OPEN, *conditions).limit(SAMPLE_IDS)
-    return tuple((await ctx.session.scalars(stmt)).all())
+_SAMPLED = ("overdue_critical", "overdue_high", "kev", "tls", "cleartext", "unauthenticated")
+
+
+def _ids(counts: dict[str, Any], name: str) -> tuple[str, ...]:
+    return counts["samples"].get(name, ())  # type: ignore[no-any-return]
 
 
 @evaluator("remediation_sla")
 async def remediation_sla(ctx: EvaluationContext) -> Outcome:
     counts = await _counts(ctx)
-    c = _Cols(_finding_model())
     t = ctx.thresholds
     crit, high = counts["overdue_critical"], counts["overdue_high"]
     evidence = []
     if crit:
-        ids = await _sample(ctx, c.severity == "critical", c.first_seen < ctx.days_ago(t.critical_sla_days))
+        ids = _ids(counts, "overdue_critical")
         evidence.append(Evidence(f"{plural(crit, 'critical finding')} open longer than {t.critical_sla_days} days",
                                  "findings", crit, ids, ctx.now, {"sla_days": t.critical_sla_days}))
     if high:
-        ids = await _sample(ctx, c.severity == "high", c.first_seen < ctx.days_ago(t.high_sla_days))
+        ids = _ids(counts, "overdue_high")
         evidence.append(Evidence(f"{plural(high, 'high finding')} open longer than {t.high_sla_days} days",
                                  "findings", high, ids, ctx.now, {"sla_days": t.high_sla_days}))
     if not evidence:
@@ -159,7 +164,7 @@ async def open_kev_findings(ctx: EvaluationContext) -> Outcome:
     if n == 0:
         return Outcome(Status.PASS, "No open finding is a known exploited vulnerability.",
                        (Evidence("No open findings with a CISA KEV CVE", "findings", 0, (), ctx.now),))
-    ids = await _sample(ctx, c.kev.is_(True))
+    ids = _ids(counts, "kev")
     return Outcome(Status.FAIL, f"{plural(n, 'open finding')} with a known exploited vulnerability.",
                    (Evidence(f"{plural(n, 'open finding')} reference a CVE in the CISA KEV catalog",
                              "findings", n, ids, ctx.now),))
@@ -170,7 +175,8 @@ async def exposed_services(ctx: EvaluationContext) -> Outcome:
     c = _Cols(_finding_model())
     if c.host is None or c.port is None:
         raise Unavailable("Findings do not record host and port in this installation.")
-    exposed: dict[str, dict[int, int]] = (await _counts(ctx))["exposed"]
+    counts = await _counts(ctx)
+    exposed: dict[str, dict[int, int]] = counts["exposed"]
     if not exposed:
         return Outcome(Status.PASS, "No risky service is exposed on a public address.",
                        (Evidence("No open finding shows a risky service on a public address", "findings", 0,
@@ -178,7 +184,7 @@ async def exposed_services(ctx: EvaluationContext) -> Outcome:
     hosts = sorted(exposed)
     count = sum(n for ports in exposed.values() for n in ports.values())
     services = sorted({RISKY_PORTS[p] for ports in exposed.values() for p in ports})
-    ids = await _sample(ctx, c.type.in_(EXPOSURE_TYPES), c.port.in_(tuple(RISKY_PORTS)), c.host.in_(hosts[:500]))
+    ids = _ids(counts, "exposed")
     where = plural(len(hosts), "public address", "public addresses")
     return Outcome(
         Status.FAIL,
@@ -191,11 +197,10 @@ async def exposed_services(ctx: EvaluationContext) -> Outcome:
 async def _type_check(ctx: EvaluationContext, key: str, types: tuple[str, ...], noun: str,
                       ok: str, severe_key: str | None = None) -> Outcome:
     counts = await _counts(ctx)
-    c = _Cols(_finding_model())
     n = counts[key]
     if n == 0:
         return Outcome(Status.PASS, ok, (Evidence(f"No open {noun} findings", "findings", 0, (), ctx.now),))
-    ids = await _sample(ctx, c.type.in_(types))
+    ids = _ids(counts, key)
     severe = counts[severe_key] if severe_key else n
     status = Status.FAIL if severe else Status.PARTIAL
     return Outcome(status, f"{plural(n, f'open {noun} finding')}.",

@@ -8,7 +8,6 @@ from sqlalchemy import and_, func, or_, select
 
 from cybervault.compliance.evaluation import Evidence, Status
 from cybervault.compliance.evaluators.base import (
-    SAMPLE_IDS,
     EvaluationContext,
     Outcome,
     Unavailable,
@@ -16,6 +15,7 @@ from cybervault.compliance.evaluators.base import (
     evaluator,
     plural,
     require_model,
+    sample_ids_many,
 )
 
 RESOLVED = ("resolved", "closed")
@@ -96,18 +96,22 @@ async def _counts(ctx: EvaluationContext) -> dict[str, int]:
             .where(*ctx.tenant(inc))
         )).one()
         counts = {name: int(getattr(row, name) or 0) for name in conditions}
+        wanted = {name: conditions[name] for name in _SAMPLED if counts.get(name)}
+        ctx.cache["incident_samples"] = await sample_ids_many(ctx, inc, [], wanted)
     ctx.cache["incident_counts"] = counts
     return counts
 
 
-async def _sample(ctx: EvaluationContext, model: Any, *conditions: Any) -> tuple[str, ...]:
-    stmt = select(model.id).where(*ctx.tenant(model), *conditions).limit(SAMPLE_IDS)
-    return tuple((await ctx.session.scalars(stmt)).all())
+_SAMPLED = ("breached", "breach_overdue", "breach_late", "review_due")
+
+
+def _ids(ctx: EvaluationContext, name: str) -> tuple[str, ...]:
+    return ctx.cache.get("incident_samples", {}).get(name, ())  # type: ignore[no-any-return]
 
 
 @evaluator("incident_sla")
 async def incident_sla(ctx: EvaluationContext) -> Outcome:
-    c = _Cols(ctx)
+    _Cols(ctx)  # Unavailable when incidents lack these fields
     counts = await _counts(ctx)
     days = ctx.thresholds.incident_window_days
     total, n_ack, n_res, n_open = counts["total"], counts["ack_late"], counts["res_late"], counts["open_overdue"]
@@ -119,7 +123,7 @@ async def incident_sla(ctx: EvaluationContext) -> Outcome:
         return Outcome(Status.PASS, f"All {plural(total, 'incident')} of the last {days} days met their SLAs.",
                        (Evidence(f"{total} incidents acknowledged and resolved within SLA", "incidents", total,
                                  (), ctx.now, {"window_days": days}),))
-    ids = await _sample(ctx, c.model, c.in_window, c.breached)
+    ids = _ids(ctx, "breached")
     evidence = [Evidence(f"{plural(n_breached, 'incident')} of {total} missed an acknowledge or resolve deadline",
                          "incidents", n_breached, ids, ctx.now,
                          {"acknowledge_late": n_ack, "resolve_late": n_res, "open_overdue": n_open,
@@ -131,7 +135,7 @@ async def incident_sla(ctx: EvaluationContext) -> Outcome:
 
 @evaluator("breach_notification")
 async def breach_notification(ctx: EvaluationContext) -> Outcome:
-    c = _BreachCols(ctx)
+    _BreachCols(ctx)  # Unavailable when incidents lack these fields
     counts = await _counts(ctx)
     total, n_overdue, n_late = counts["breach_total"], counts["breach_overdue"], counts["breach_late"]
     if total == 0:
@@ -139,11 +143,11 @@ async def breach_notification(ctx: EvaluationContext) -> Outcome:
                        (Evidence("0 personal-data breach incidents", "incidents", 0, (), ctx.now),))
     evidence = []
     if n_overdue:
-        ids = await _sample(ctx, c.model, c.scope, c.overdue)
+        ids = _ids(ctx, "breach_overdue")
         evidence.append(Evidence(f"{plural(n_overdue, 'breach', 'breaches')} past 72 hours with no authority "
                                  "notification recorded", "incidents", n_overdue, ids, ctx.now))
     if n_late:
-        ids = await _sample(ctx, c.model, c.scope, c.late)
+        ids = _ids(ctx, "breach_late")
         evidence.append(Evidence(f"{plural(n_late, 'breach', 'breaches')} notified after 72 hours", "incidents",
                                  n_late, ids, ctx.now))
     if not evidence:
@@ -157,7 +161,7 @@ async def breach_notification(ctx: EvaluationContext) -> Outcome:
 
 @evaluator("post_incident_review")
 async def post_incident_review(ctx: EvaluationContext) -> Outcome:
-    c = _ReviewCols(ctx)
+    _ReviewCols(ctx)  # Unavailable when incidents lack these fields
     counts = await _counts(ctx)
     days = ctx.thresholds.review_due_days
     total, n_missing = counts["major_resolved"], counts["review_due"]
@@ -168,7 +172,7 @@ async def post_incident_review(ctx: EvaluationContext) -> Outcome:
         return Outcome(Status.PASS, f"Every resolved P1/P2 incident has a review or is within {days} days.",
                        (Evidence(f"{total} resolved P1/P2 incidents reviewed or within {days} days", "incidents",
                                  total, (), ctx.now),))
-    ids = await _sample(ctx, c.model, c.due)
+    ids = _ids(ctx, "review_due")
     return Outcome(Status.FAIL, f"{plural(n_missing, 'resolved P1/P2 incident')} without a written review.",
                    (Evidence(f"{plural(n_missing, 'P1/P2 incident')} resolved over {days} days ago with no "
                              "lessons learned recorded", "incidents", n_missing, ids, ctx.now),))
