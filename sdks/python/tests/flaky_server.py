@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import uvicorn
 
 
@@ -35,6 +36,7 @@ class Action:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False  # start a response, send part of it, then cut the connection
+    forward_to: str | None = None  # proxy to this base URL first (the answer is the upstream's)
 
     @classmethod
     def error(cls, status: int, code: str, *, headers: dict[str, str] | None = None,
@@ -49,6 +51,7 @@ class ScriptedApp:
         self._lock = threading.Lock()
         self._scripts: dict[tuple[str, str], list[Action]] = {}
         self.received: list[Received] = []
+        self.upstream_headers: list[dict[str, str]] = []  # what forwarded requests got back
 
     def script(self, method: str, path: str, *actions: Action) -> None:
         with self._lock:
@@ -88,14 +91,33 @@ class ScriptedApp:
             self.received.append(Received(method, path, headers, body, time.monotonic(),
                                           scope.get("query_string", b"").decode()))
         action = self._next(method, path)
+        status = action.status
         payload = json.dumps(action.body if action.body is not None else {"id": "obj_1", "object": "thing"}).encode()
+        extra = dict(action.headers)
+        if action.forward_to is not None:
+            status, payload, extra = await self._forward(action.forward_to, scope, headers, body)
         raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-        raw_headers += [(k.lower().encode(), v.encode()) for k, v in action.headers.items()]
-        await send({"type": "http.response.start", "status": action.status, "headers": raw_headers})
+        raw_headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         if action.drop:
             await send({"type": "http.response.body", "body": payload[:5], "more_body": True})
             raise ConnectionAbortedError("scripted connection drop")
         await send({"type": "http.response.body", "body": payload})
+
+
+    async def _forward(self, base_url: str, scope: dict[str, Any], headers: dict[str, str],
+                       body: bytes) -> tuple[int, bytes, dict[str, str]]:
+        """Pass the request to the real server; keep its answer (and its headers) for the test to see."""
+        query = scope.get("query_string", b"").decode()
+        url = f"{base_url}{scope['path']}" + (f"?{query}" if query else "")
+        keep = {k: v for k, v in headers.items() if k in ("authorization", "content-type", "idempotency-key")}
+        async with httpx.AsyncClient() as client:
+            response = await client.request(scope["method"], url, headers=keep, content=body)
+        upstream = {k.lower(): v for k, v in response.headers.items()}
+        with self._lock:
+            self.upstream_headers.append(upstream)
+        passed = {k: v for k, v in upstream.items() if k.startswith(("x-", "idempotent", "retry-after"))}
+        return response.status_code, response.content, passed
 
 
 def _free_port() -> int:

@@ -15,6 +15,7 @@ import pytest
 import cybervault_sdk
 from cybervault_sdk import Client
 
+from .flaky_server import Action, FlakyServer
 from .support import Target, unique
 from .webhook_receiver import WebhookReceiver
 
@@ -326,3 +327,21 @@ def test_notification_channels_and_triage_rules(cv: Target, sandbox: Client) -> 
         assert rule.id in [r.id for r in sandbox.triage_rules.list()]
         assert sandbox.triage_rules.delete(rule.id).deleted is True
         assert sandbox.notification_channels.delete(channel.id).deleted is True
+
+
+# ---- retries against the real server ------------------------------------------------------------
+
+def test_a_lost_response_is_retried_and_replayed_not_repeated(cv: Target, flaky: FlakyServer) -> None:
+    # A proxy passes the POST to the real server, then cuts the connection before the client reads the
+    # answer. The SDK retries with the same Idempotency-Key and the server replays the stored response.
+    cv.require("/v1/assets")
+    tag = unique("replay")
+    before = len(flaky.app.requests("POST", "/v1/assets"))
+    flaky.app.script("POST", "/v1/assets", Action(forward_to=cv.base_url, drop=True), Action(forward_to=cv.base_url))
+    with Client(api_key=cv.test_key, base_url=flaky.url, max_retries=2) as client:
+        asset = client.assets.create(f"{unique('replay')}.example.com", tags=[tag])
+    first, second = flaky.app.requests("POST", "/v1/assets")[before:]
+    assert first.idempotency_key and first.idempotency_key == second.idempotency_key
+    assert flaky.app.upstream_headers[-1].get("idempotent-replayed") == "true"
+    with Client(api_key=cv.test_key, base_url=cv.base_url) as direct:
+        assert [a.id for a in direct.assets.list(tag=tag)] == [asset.id]  # created exactly once
