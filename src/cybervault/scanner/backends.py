@@ -64,8 +64,16 @@ async def _thread_sweep(
     stop = threading.Event()
     counter = SweepCounter()
 
+    def post(item: HostSweep | None) -> None:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop closed under a cancelled scan: nobody is listening
+            stop.set()
+
     def on_host_done(hs: HostSweep) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, hs)
+        post(hs)
+
+    failure: list[BaseException] = []
 
     def run() -> None:
         try:
@@ -78,8 +86,10 @@ async def _thread_sweep(
                 counter=counter,
                 on_host_done=on_host_done,
             )
+        except Exception as exc:  # surfaced to the consumer below, never swallowed
+            failure.append(exc)
         finally:
-            loop.call_soon_threadsafe(queue.put_nowait, None)
+            post(None)
 
     thread = threading.Thread(target=run, name="cybervault-sweep", daemon=True)
     thread.start()
@@ -93,6 +103,8 @@ async def _thread_sweep(
                 continue
             progress(counter.done)
             if item is None:
+                if failure:
+                    raise SweepWorkerError(f"sweep failed: {failure[0]!r}") from failure[0]
                 break
             yield item
     finally:

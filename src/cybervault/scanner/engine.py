@@ -20,6 +20,7 @@ __all__ = ["expand_targets", "run_scan"]
 
 ProgressCallback = Callable[[Progress], Awaitable[None] | None]
 HOSTS_IN_DETECTION = 32  # hosts whose open ports are being fingerprinted at once
+PORTS_IN_DETECTION = 128  # ports fingerprinted at once (each may hold a dozen probe connections)
 
 
 class _Tracker:
@@ -118,11 +119,16 @@ async def _produce(
 
         job = SweepJob([(h, ports) for h in alive], options.connect_timeout, options.concurrency, retries=1)
         gate = asyncio.Semaphore(HOSTS_IN_DETECTION)
+        port_gate = asyncio.Semaphore(PORTS_IN_DETECTION)
         tasks: set[asyncio.Task[None]] = set()
+
+        async def detect(host: str, port: int) -> PortResult:
+            async with port_gate:
+                return await detect_port(host, port, options)
 
         async def finish_host(host: str, open_ports: list[int]) -> None:
             async with gate:
-                results = await asyncio.gather(*(detect_port(host, p, options) for p in open_ports))
+                results = await asyncio.gather(*(detect(host, p) for p in open_ports))
             tracker.hosts_done += 1
             await out.put(HostResult(host=host, alive=True, ports=list(results)))
 

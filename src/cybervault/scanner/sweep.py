@@ -182,7 +182,18 @@ def sweep(
                 idx, port, attempt = item
                 st = states[idx]
                 addr = (st.result.host, port)
-                sock = spare.pop(st.family, None) or socket.socket(st.family, _STREAM)
+                sock = spare.pop(st.family, None)
+                if sock is None:
+                    try:
+                        sock = socket.socket(st.family, _STREAM)
+                    except OSError as exc:
+                        if exc.errno not in _RETRYABLE_LOCAL:
+                            raise
+                        retry_q.appendleft(item)  # out of descriptors: wait for in-flight ones
+                        limit = max(16, len(inflight) * 3 // 4)
+                        if not inflight:
+                            raise
+                        break
                 started = monotonic()
                 rc = sock.connect_ex(addr)
                 if rc == errno.ECONNABORTED:
