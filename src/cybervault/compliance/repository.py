@@ -77,6 +77,18 @@ async def tenants_with_keys(session: AsyncSession) -> list[tuple[str, bool]]:
     return [(org, bool(mode)) for org, mode in (await session.execute(stmt)).all()]
 
 
+async def pending_evaluations(session: AsyncSession) -> set[tuple[str, bool]]:
+    """Tenants with a compliance.evaluate job still queued."""
+    from cybervault.jobs.models import Job
+
+    stmt = select(Job.payload).where(Job.kind == "compliance.evaluate", Job.status == "queued")
+    out = set()
+    for payload in (await session.scalars(stmt)).all():
+        if isinstance(payload, dict) and "org_id" in payload:
+            out.add((str(payload["org_id"]), bool(payload.get("livemode"))))
+    return out
+
+
 async def latest_activity(session: AsyncSession, since: dt.datetime) -> dict[tuple[str, bool], dt.datetime]:
     """Newest relevant event or audited change per tenant since `since` (the change feed we watch)."""
     from cybervault.audit.models import AuditLog

@@ -19,8 +19,9 @@ SWEEP_SECONDS = 60
 # Time alone changes posture (SLA deadlines pass, keys age, attestations expire), so every tenant is
 # re-evaluated at least this often even when no data changed.
 SCHEDULED_EVERY = dt.timedelta(hours=6)
-# How far back the change feed is read when a tenant has never been evaluated.
+# How far back the change feed is read (longer than SCHEDULED_EVERY, so nothing falls in between).
 LOOKBACK = dt.timedelta(days=1)
+MAX_PER_SWEEP = 200
 
 
 @job_handler("compliance.evaluate", max_attempts=3, lease_seconds=120)
@@ -37,27 +38,38 @@ async def evaluate(ctx: JobContext) -> dict[str, Any]:
 
 @job_handler("compliance.sweep", max_attempts=1, lease_seconds=120)
 async def sweep(ctx: JobContext) -> dict[str, Any]:
-    """Queue an evaluation for every tenant whose data changed since its last one, or that is due."""
+    """Queue an evaluation for every tenant whose data changed since its last one, or that is due.
+
+    Order: tenants with new activity, then never-evaluated ones (their baseline), then the stalest;
+    at most MAX_PER_SWEEP per run so a large install spreads the work over several sweeps.
+    """
     now = utcnow()
-    queued = 0
     async with ctx.db.session() as session:
         states = await repo.all_evaluation_states(session)
         tenants = await repo.tenants_with_keys(session)
-        oldest = min((s.last_evaluated_at for s in states.values() if s.last_evaluated_at), default=None)
-        since = min(oldest, now - LOOKBACK) if oldest else now - LOOKBACK
-        activity = await repo.latest_activity(session, since)
-        for tenant in sorted(set(tenants) | set(activity)):
+        # Activity older than the look-back belongs to tenants the schedule re-evaluates anyway.
+        activity = await repo.latest_activity(session, now - LOOKBACK)
+        pending = await repo.pending_evaluations(session)
+        candidates: list[tuple[int, dt.datetime, tuple[str, bool], str]] = []
+        for tenant in set(tenants) | set(activity):
+            if tenant in pending:
+                continue  # one queued evaluation will see everything that changed
             state = states.get(tenant)
             last = state.last_evaluated_at if state else None
-            changed = tenant in activity and (last is None or activity[tenant] > last)
-            due = last is None or now - last >= SCHEDULED_EVERY
-            if changed or due:
-                request_evaluation(session, tenant[0], tenant[1], "data_change" if changed else "schedule")
-                queued += 1
+            if tenant in activity and (last is None or activity[tenant] > last):
+                candidates.append((0, last or now, tenant, "data_change"))
+            elif last is None:
+                candidates.append((1, now, tenant, "schedule"))
+            elif now - last >= SCHEDULED_EVERY:
+                candidates.append((2, last, tenant, "schedule"))
+        candidates.sort(key=lambda c: (c[0], c[1]))
+        for _, _, (org_id, livemode), trigger in candidates[:MAX_PER_SWEEP]:
+            request_evaluation(session, org_id, livemode, trigger)
         await session.commit()
+    queued = min(len(candidates), MAX_PER_SWEEP)
     if queued:
-        log.info("compliance.sweep", queued=queued)
-    return {"queued": queued}
+        log.info("compliance.sweep", queued=queued, waiting=len(candidates) - queued)
+    return {"queued": queued, "waiting": len(candidates) - queued}
 
 
 periodic("compliance.sweep", SWEEP_SECONDS)
