@@ -178,3 +178,14 @@ def test_discovery_finds_only_live_hosts(fresh_lab: Lab) -> None:
                    env_allow="10.77.0.0/24")  # fmt: skip
     hosts = {h["host"]: [p["port"] for p in h["ports"]] for h in doc["hosts"]}
     assert hosts == {"10.77.0.5": [], "10.77.0.9": [2222]}
+
+
+def test_quick_scan_of_a_whole_range(fresh_lab: Lab) -> None:
+    """256 addresses x top 100 ports: discovery in the sweep thread, then a sweep split by hosts
+    across worker processes. Only live hosts come back, each with exactly its open ports."""
+    live = [f"10.77.0.{i}" for i in range(1, 256, 16)]
+    fresh_lab.add_silent_range("10.77.0.0/24", live=live)
+    fresh_lab.start_listeners([f"{live[0]}@22", f"{live[0]}@80", f"{live[5]}@443"])
+    doc = cli_scan(fresh_lab, "10.77.0.0/24", "--depth", "quick", env_allow="10.77.0.0/24")
+    found = {h["host"]: sorted(p["port"] for p in h["ports"]) for h in doc["hosts"]}
+    assert found == {h: {live[0]: [22, 80], live[5]: [443]}.get(h, []) for h in live}
