@@ -11,7 +11,6 @@ import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from cybervault.scanner.backends import SweepJob, stream_sweep
-from cybervault.scanner.detect import detect_port
 from cybervault.scanner.models import HostResult, PortResult, Progress, ScanOptions
 from cybervault.scanner.ports import DISCOVERY_PORTS, ports_for
 from cybervault.scanner.targets import expand_targets
@@ -123,6 +122,8 @@ async def _produce(
         tasks: set[asyncio.Task[None]] = set()
 
         async def detect(host: str, port: int) -> PortResult:
+            from cybervault.scanner.detect import detect_port  # ssl and probes load only when used
+
             async with port_gate:
                 return await detect_port(host, port, options)
 
