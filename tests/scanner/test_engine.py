@@ -126,3 +126,14 @@ def test_closed_loopback_port_is_not_open() -> None:
     finally:
         s.close()
     assert result.open_ports == [] and result.responded is True
+
+
+async def test_cancel_during_fingerprinting_returns_within_a_second() -> None:
+    """A silent service keeps the generic probes waiting for seconds; cancel cuts that short."""
+    cancel = asyncio.Event()
+    async with servers.serve(servers.silent_handler) as port:
+        asyncio.get_running_loop().call_later(0.2, cancel.set)
+        t0 = time.monotonic()
+        results = [h async for h in run_scan(["127.0.0.1"], ScanOptions(ports=[port]), cancel=cancel)]
+        elapsed = time.monotonic() - t0
+    assert results == [] and elapsed < 1.2

@@ -104,6 +104,7 @@ async def _produce(
     tracker: _Tracker,
     out: asyncio.Queue[HostResult | None],
 ) -> None:
+    tasks: set[asyncio.Task[None]] = set()  # per-host fingerprinting in progress
     try:
         alive = hosts
         if len(hosts) > 1:
@@ -119,7 +120,6 @@ async def _produce(
         job = SweepJob([(h, ports) for h in alive], options.connect_timeout, options.concurrency, retries=1)
         gate = asyncio.Semaphore(HOSTS_IN_DETECTION)
         port_gate = asyncio.Semaphore(PORTS_IN_DETECTION)
-        tasks: set[asyncio.Task[None]] = set()
 
         async def detect(host: str, port: int) -> PortResult:
             from cybervault.scanner.detect import detect_port  # ssl and probes load only when used
@@ -147,6 +147,8 @@ async def _produce(
         if tasks:
             await asyncio.gather(*tasks)
     finally:
+        for task in tasks:  # cancelled or failed scan: stop fingerprinting too
+            task.cancel()
         await out.put(None)
 
 
