@@ -155,11 +155,15 @@ async def test_concurrent_scan_limit(app: Any, org: OrgKeys) -> None:
             await session.commit()
 
 
-async def test_daily_quota(app: Any, org: OrgKeys, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_daily_quota(app: Any, org: OrgKeys) -> None:
     for _ in range(2):
         assert (await org.test.post("/v1/threats/scans", json={"target_ip": "10.0.0.1"})).status_code == 202
-    monkeypatch.setattr(app.state, "settings", app.state.settings.model_copy(update={"scan_daily_quota_per_org": 2}))
-    response = await org.test.get("/v1/threats/scan", params={"target_ip": "10.0.0.1"})
+    original = app.state.settings
+    app.state.settings = original.model_copy(update={"scan_daily_quota_per_org": 2})
+    try:
+        response = await org.test.get("/v1/threats/scan", params={"target_ip": "10.0.0.1"})
+    finally:
+        app.state.settings = original
     assert response.status_code == 429
     assert "daily quota" in response.json()["error"]["message"]
     assert 0 < int(response.headers["retry-after"]) <= 86_400
