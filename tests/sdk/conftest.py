@@ -6,10 +6,18 @@ domain's tests. Nothing is installed here: the venv has `pip install -e sdks/pyt
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+# `make` installs the SDK into the venv (pip install -e sdks/python); a venv made before that still
+# finds the package from the source tree rather than failing the whole collection.
+if importlib.util.find_spec("cybervault_sdk") is None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "sdks" / "python" / "src"))
 from sdks.python.tests.flaky_server import FlakyServer
 from sdks.python.tests.support import Target
 

@@ -216,6 +216,7 @@ def test_cves(cv: Target, sandbox: Client) -> None:
     cv.require("/v1/cves", "/v1/cves/{cve_id}")
     cve = sandbox.cves.retrieve("CVE-2017-5638")
     assert isinstance(cve, cybervault_sdk.Cve) and cve.id == "CVE-2017-5638"
+    assert cve.kev is True and cve.cvss is not None and cve.cvss >= 9.0 and cve.severity == "critical"
     results = sandbox.cves.search(kev=True, limit=5)
     assert len(results.data) == 5 and results.has_more
     assert all(item.id.startswith("CVE-") for item in results.to_list(max_items=12))
@@ -227,11 +228,16 @@ def test_compliance(cv: Target, sandbox: Client) -> None:
     cv.require("/v1/compliance/posture", "/v1/compliance/frameworks", "/v1/compliance/controls",
                "/v1/compliance/attestations", "/v1/compliance/export")
     posture = sandbox.compliance.posture(frameworks=["soc2", "gdpr"])
-    assert isinstance(posture, cybervault_sdk.CompliancePosture) and posture.frameworks
+    assert isinstance(posture, cybervault_sdk.CompliancePosture)
+    assert {f.id for f in posture.frameworks} == {"soc2", "gdpr"}
+    soc2 = posture.framework("soc2")
+    assert soc2 is not None and isinstance(soc2, cybervault_sdk.ComplianceFramework)
+    assert soc2.score is not None and 0 <= soc2.score <= 100 and soc2.requirements
     frameworks = sandbox.compliance.frameworks()
     assert {"soc2", "iso27001", "hipaa", "gdpr"} <= {f.id for f in frameworks}
     controls = sandbox.compliance.controls()
     assert len(controls) >= 20 and all(isinstance(c, cybervault_sdk.ComplianceControl) for c in controls)
+    assert all(c.mappings for c in controls)
     attestation = sandbox.compliance.attestations.create(control="SECURITY-POLICY", status="pass",
                                                          attested_by="ciso@example.com")
     assert sandbox.compliance.attestations.retrieve(attestation.id).control == "SECURITY-POLICY"
@@ -298,13 +304,13 @@ def test_incidents(cv: Target, sandbox: Client) -> None:
                                         description="CVE-2017-5638 exploited on 198.51.100.20",
                                         affected_systems=["198.51.100.20"], tags=[tag])
     assert isinstance(incident, cybervault_sdk.Incident) and incident.id.startswith("inc_")
-    assert incident.triage and incident.priority
+    assert incident.triage and incident.priority in ("P1", "P2", "P3", "P4") and incident.resolve_by
     assert sandbox.incidents.retrieve(incident.id).title == "Struts RCE on web-1"
     assert [i.id for i in sandbox.incidents.list(tag=tag)] == [incident.id]
     updated = sandbox.incidents.update(incident.id, status="investigating", assignee="alice")
     assert (updated.status, updated.assignee) == ("investigating", "alice")
     comment = sandbox.incidents.comment(incident.id, "Isolated the host.")
-    assert comment.id
+    assert comment.id and comment.incident == incident.id and comment.body == "Isolated the host."
     timeline = list(sandbox.incidents.timeline(incident.id))
     assert len(timeline) >= 2 and all(isinstance(t, cybervault_sdk.TimelineEntry) for t in timeline)
     with pytest.raises(cybervault_sdk.InvalidRequestError) as caught:

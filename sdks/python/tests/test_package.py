@@ -93,6 +93,7 @@ def test_key_and_base_url_come_from_the_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("CYBERVAULT_BASE_URL", "http://127.0.0.1:9999/")
     client = cybervault_sdk.Client()
     assert client.options.api_key == "cv_test_sk_fromenv"
+    assert "cv_test_sk_fromenv" not in repr(client.options)
     assert client.options.base_url == "http://127.0.0.1:9999"
     client.close()
     monkeypatch.delenv("CYBERVAULT_API_KEY")

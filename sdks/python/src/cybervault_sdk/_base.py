@@ -13,7 +13,7 @@ import random
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -42,7 +42,7 @@ Params = Mapping[str, Any]
 
 @dataclass(frozen=True)
 class ClientOptions:
-    api_key: str
+    api_key: str = field(repr=False)  # never in logs or tracebacks
     base_url: str
     timeout: float
     max_retries: int
@@ -234,9 +234,14 @@ def connection_error(exc: Exception, spec: RequestSpec, options: ClientOptions) 
 
 
 def decode(response: httpx.Response) -> dict[str, Any] | str:
-    content_type = response.headers.get("content-type", "")
-    if "json" in content_type:
-        data = response.json()
+    """A JSON body as a dict (a bare JSON list under "data"); other bodies (CSV exports) as text."""
+    if not response.content:
+        return {}
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            data = response.json()
+        except ValueError:
+            return response.text
         return data if isinstance(data, dict) else {"data": data}
     return response.text
 

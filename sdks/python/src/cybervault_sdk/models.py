@@ -127,33 +127,47 @@ class ScanSchedule(CyberVaultObject):
     depth: str | None = None
     include_vulns: bool | None = None
     interval_minutes: int | None = None
+    active: bool | None = None
     next_run_at: str | None = None
+    last_run_at: str | None = None
+    last_scan_ids: list[str] | None = None
+    last_error: str | None = None
     created: str | None = None
 
 
 @dataclass
 class Asset(CyberVaultObject):
     target: str | None = None
+    kind: str | None = None
     name: str | None = None
     tags: list[str] | None = None
     criticality: str | None = None
     environment: str | None = None
     owner: str | None = None
+    last_scanned_at: str | None = None
     created: str | None = None
     updated: str | None = None
 
 
 @dataclass
 class Cve(CyberVaultObject):
+    """`id` is the CVE id (`CVE-2017-5638`)."""
+
     description: str | None = None
-    cvss_score: float | None = None
-    cvss_vector: str | None = None
-    severity: str | None = None
-    cwe: Any | None = None
-    kev: bool | None = None
-    epss: float | None = None
     published: str | None = None
     last_modified: str | None = None
+    cvss: float | None = None
+    severity: str | None = None
+    cvss_v3_1: dict[str, Any] | None = None
+    cvss_v4_0: dict[str, Any] | None = None
+    cwes: list[str] | None = None
+    kev: bool | None = None
+    kev_details: dict[str, Any] | None = None
+    epss: float | None = None
+    epss_percentile: float | None = None
+    references: list[Any] | None = None
+    source_url: str | None = None
+    confidence: str | None = None
 
 
 @dataclass
@@ -164,14 +178,23 @@ class Incident(CyberVaultObject):
     affected_systems: list[str] | None = None
     status: str | None = None
     priority: str | None = None
+    priority_score: float | None = None
     triage: dict[str, Any] | None = None
     assignee: str | None = None
     team: str | None = None
     tags: list[str] | None = None
     external_id: str | None = None
-    personal_data_breach: bool | None = None
+    likely_duplicate_of: str | None = None
     detected_at: str | None = None
+    acknowledge_by: str | None = None
+    resolve_by: str | None = None
+    acknowledged_at: str | None = None
+    resolved_at: str | None = None
+    closed_at: str | None = None
+    sla_breached: bool | None = None
+    personal_data_breach: bool | None = None
     notify_authority_by: str | None = None
+    authority_notified_at: str | None = None
     root_cause: str | None = None
     lessons_learned: str | None = None
     created: str | None = None
@@ -180,7 +203,7 @@ class Incident(CyberVaultObject):
 
 @dataclass
 class IncidentComment(CyberVaultObject):
-    incident_id: str | None = None
+    incident: str | None = None
     body: str | None = None
     author: str | None = None
     created: str | None = None
@@ -188,6 +211,7 @@ class IncidentComment(CyberVaultObject):
 
 @dataclass
 class TimelineEntry(CyberVaultObject):
+    incident: str | None = None
     type: str | None = None
     actor: Any | None = None
     message: str | None = None
@@ -197,14 +221,18 @@ class TimelineEntry(CyberVaultObject):
 
 @dataclass
 class NotificationChannel(CyberVaultObject):
+    """Type-specific settings (`url`, `routing_key`, `smtp_host`, `recipients`…) are attributes too;
+    credentials come back masked."""
+
     type: str | None = None
     name: str | None = None
-    config: dict[str, Any] | None = None
-    enabled: bool | None = None
+    status: str | None = None
+    disabled_reason: str | None = None
     min_severity: str | None = None
     min_priority: str | None = None
     event_types: list[str] | None = None
     created: str | None = None
+    updated: str | None = None
 
 
 @dataclass
@@ -214,29 +242,47 @@ class TriageRule(CyberVaultObject):
     enabled: bool | None = None
     conditions: dict[str, Any] | None = None
     actions: dict[str, Any] | None = None
+    stop_processing: bool | None = None
     created: str | None = None
-
-
-@dataclass
-class CompliancePosture(CyberVaultObject):
-    frameworks: Any | None = None
-    gaps: list[Any] | None = None
-    timestamp: str | None = None
+    updated: str | None = None
 
 
 @dataclass
 class ComplianceFramework(CyberVaultObject):
+    """In a posture, also `score` (0–100), `counts` per status and per-requirement results."""
+
     name: str | None = None
     version: str | None = None
-    requirements: Any | None = None
+    publisher: str | None = None
+    requirement_count: int | None = None
+    score: float | None = None
+    counts: dict[str, int] | None = None
+    requirements: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class CompliancePosture(CyberVaultObject):
+    evaluated_at: str | None = None
+    frameworks: list[ComplianceFramework] = field(default_factory=list)
+    gaps: list[dict[str, Any]] | None = None
+    controls: list[dict[str, Any]] | None = None
+
+    _nested_lists: ClassVar[dict[str, type[CyberVaultObject]]] = {"frameworks": ComplianceFramework}
+
+    def framework(self, framework_id: str) -> ComplianceFramework | None:
+        return next((f for f in self.frameworks if f.id == framework_id), None)
 
 
 @dataclass
 class ComplianceControl(CyberVaultObject):
     name: str | None = None
-    title: str | None = None
+    category: str | None = None
+    method: str | None = None
     evaluator: str | None = None
-    requirements: Any | None = None
+    severity: str | None = None
+    description: str | None = None
+    remediation: str | None = None
+    mappings: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -252,7 +298,10 @@ class Attestation(CyberVaultObject):
 
 @dataclass
 class PostureSnapshot(CyberVaultObject):
-    frameworks: Any | None = None
+    trigger: str | None = None
+    changes: int | None = None
+    frameworks: dict[str, Any] | None = None
+    controls: dict[str, Any] | None = None
     created: str | None = None
 
 
