@@ -75,10 +75,18 @@ async def test_table_output_lists_findings() -> None:
 
     async with servers.serve(servers.http_handler) as port:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "cybervault.cli.scan", "localhost", "--ports", str(port),
+            sys.executable, "-m", "cybervault.cli.scan", "127.0.0.1", "--ports", str(port),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, "COLUMNS": "200"},
         )  # fmt: skip
         out, err = await asyncio.wait_for(proc.communicate(), 60)
     text = out.decode()
     assert proc.returncode == 0, err.decode()
     assert "nginx" in text and "open_port" in text and f"Port {port} (nginx) open on 127.0.0.1" in text
+
+
+def test_hostnames_resolve_to_every_address() -> None:
+    from cybervault.cli.scan import resolve
+
+    addresses = resolve("localhost", 16)  # resolution only: nothing is scanned here
+    assert addresses and set(addresses) <= {"127.0.0.1", "::1"}
+    assert resolve("10.0.0.0/31", 16) == ["10.0.0.0", "10.0.0.1"]
