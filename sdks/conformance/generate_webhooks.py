@@ -41,7 +41,7 @@ INCIDENT = {"id": "inc_0193a1b2c3d4e5f6a7b8", "object": "incident", "title": "St
             "severity": "critical"}
 
 
-def main() -> None:
+def build() -> dict[str, Any]:
     scan_body = event("evt_0193a1b2c3d4e5f6a7b8", "scan.completed", SCAN)
     incident_body = event("evt_0193a1b2c3d4e5f6a7b9", "incident.created", INCIDENT)
     headers = sign_headers([SECRET], "evt_0193a1b2c3d4e5f6a7b8", T, scan_body.encode())
@@ -91,7 +91,15 @@ def main() -> None:
         "tolerance": TOLERANCE,
         "cases": cases,
     }
-    OUT.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    return doc
+
+
+def render(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    OUT.write_text(render(build()))
 
 
 if __name__ == "__main__":

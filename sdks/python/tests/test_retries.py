@@ -209,3 +209,14 @@ async def test_async_errors_are_typed(flaky: FlakyServer) -> None:
         with pytest.raises(cybervault_sdk.NotFoundError) as caught:
             await client.raw_request("GET", path)
     assert caught.value.request_id == "req_flaky_404"
+
+
+async def test_async_threats_scan_polls_until_the_scan_finishes(flaky: FlakyServer) -> None:
+    running = {"scan_id": "sc_apoll", "status": "queued"}
+    done = {"scan_id": "sc_apoll", "status": "failed", "error": "host unreachable", "findings": []}
+    flaky.app.script("GET", "/v1/threats/scan", Action(202, running))
+    flaky.app.script("GET", "/v1/threats/scans/sc_apoll", Action(200, {**running, "status": "running"}),
+                     Action(200, done))
+    async with AsyncClient(api_key="cv_test_sk_async", base_url=flaky.url) as client:
+        scan = await client.threats.scan("10.9.9.9", poll_interval=0.05)
+    assert scan.status == "failed" and scan.error == "host unreachable" and scan.is_finished
