@@ -214,3 +214,23 @@ async def test_scopes_are_enforced(org: OrgKeys) -> None:
         assert (await reader.get("/v1/triage_rules")).status_code == 403
     finally:
         await reader.aclose()
+
+
+async def test_sla_job_records_a_resolve_breach(org: OrgKeys) -> None:
+    from cybervault.jobs.service import enqueue
+    from tests.helpers import poll_until
+
+    inc = await make_incident(org.live, severity="low")
+    await org.live.patch(f"/v1/incidents/{inc['id']}", json={"status": "investigating"})
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    async with org.app.state.db.session() as session:
+        await session.execute(update(Incident).where(Incident.id == inc["id"]).values(resolve_by=past))
+        enqueue(session, "incidents.sla_check", {})
+        await session.commit()
+
+    async def breached() -> list[Any]:
+        return await events_of(org.app, org.id, "incident.sla_breached")
+
+    events = await poll_until(breached, timeout=15, message="incident.sla_breached from the job")
+    assert [e.data["sla_breach"] for e in events] == ["resolve"]  # acknowledged, so no acknowledge breach
+    assert (await org.live.get(f"/v1/incidents/{inc['id']}")).json()["resolve_breached_at"]

@@ -61,11 +61,11 @@ class IncidentKey(Base):
     __tablename__ = "incident_keys"
     __table_args__ = (Index("ix_incident_keys_lookup", "org_id", "livemode", "value", "created_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    incident_id: Mapped[str] = mapped_column(String(40), index=True)
+    # No surrogate key: inserts need no RETURNING, so one incident's keys go in one batched statement.
+    incident_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(300), primary_key=True)  # "sys:<system>" or "cve:CVE-…"
     org_id: Mapped[str] = mapped_column(String(40))
     livemode: Mapped[bool] = mapped_column(Boolean)
-    value: Mapped[str] = mapped_column(String(300))  # "sys:<normalised system>" or "cve:CVE-…"
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -44,9 +44,11 @@ def check_system(value: str) -> str:
         pass
     if "/" in text:
         try:
-            return str(ipaddress.ip_network(text, strict=False))
+            network = ipaddress.ip_network(text, strict=False)
         except ValueError:
             raise ValueError(f"'{value}' is not a valid CIDR range") from None
+        # Spelled like asset targets: a one-address range is that address.
+        return str(network.network_address) if network.num_addresses == 1 else str(network)
     if _HOSTNAME.match(text) and not text.replace(".", "").isdigit():
         return text.lower().rstrip(".")
     raise ValueError(f"'{value}' is not an asset id, IP address, CIDR range or hostname")

@@ -83,6 +83,8 @@ async def create_incident(session: AsyncSession, principal: Principal, body: Inc
     data = TriageInput(title=body.title, description=body.description, severity=body.severity,
                        systems=body.affected_systems, personal_data_breach=body.personal_data_breach)
     outcome = await run_triage(session, principal, data, now=now)
+    # Read channels before adding rows, so the whole create is flushed in one batch per table.
+    channels = await ChannelRepository(session, principal).enabled()
     incident = Incident(
         id=new_id(PREFIXES["incident"]), title=body.title, description=body.description, severity=body.severity,
         status="open", priority=outcome.priority, priority_score=outcome.score,
@@ -103,7 +105,6 @@ async def create_incident(session: AsyncSession, principal: Principal, body: Inc
         add_timeline(session, incident, "gdpr.clock_started", TRIAGE_ACTOR,
                      f"Personal data breach: notify the supervisory authority by {iso(incident.notify_authority_by)}.",
                      {"notify_authority_by": iso(incident.notify_authority_by)})
-    channels = await ChannelRepository(session, principal).enabled()
     await emit(session, incident, "incident.created", channels)
     await emit(session, incident, "incident.triaged", channels)
     await session.flush()

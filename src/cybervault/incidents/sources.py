@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cybervault.kit.auth import Principal
@@ -21,7 +21,6 @@ from cybervault.kit.auth import Principal
 MAX_CIDR_EXPANSION = 1024  # a CIDR system up to this many addresses is matched host by host
 MAX_ASSETS = 500
 MAX_FINDINGS = 100
-MAX_CIDR_ASSETS = 1000
 
 
 @dataclass
@@ -75,7 +74,25 @@ def _asset_facts(row: Any) -> AssetFacts:
                       tags=list(row.tags or []), criticality=row.criticality or "medium")
 
 
+def _supernets(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[str]:
+    """Every CIDR that contains `network`, spelled as assets store them (network address/prefix)."""
+    if network.version == 4:  # integer arithmetic: this runs for every IP on every create
+        value = int(network.network_address)
+        out = []
+        for prefix in range(network.prefixlen - 1, -1, -1):
+            v = value & (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
+            out.append(f"{v >> 24}.{(v >> 16) & 255}.{(v >> 8) & 255}.{v & 255}/{prefix}")
+        return out
+    return [str(network.supernet(new_prefix=p)) for p in range(network.prefixlen - 1, -1, -1)]
+
+
 async def match_systems(session: AsyncSession, principal: Principal, systems: list[str]) -> SystemMatch:
+    """Resolve systems to assets using only the (org, mode, target) unique index and primary keys.
+
+    An IP or CIDR system matches an asset with the same target, any CIDR asset that contains it (looked up
+    by spelling out its supernets, at most 32 for IPv4) and, for ranges up to MAX_CIDR_EXPANSION addresses,
+    the IP assets inside it. Hostnames and asset ids match exactly.
+    """
     result = SystemMatch(by_system={s: [] for s in systems})
     asset_model = _model("cybervault.assets.models", "Asset")
     if asset_model is None or not systems:
@@ -84,42 +101,36 @@ async def match_systems(session: AsyncSession, principal: Principal, systems: li
     ids = [s for s in systems if s.startswith("ast_")]
     ips: dict[str, ipaddress.IPv4Address | ipaddress.IPv6Address] = {}
     nets: dict[str, ipaddress.IPv4Network | ipaddress.IPv6Network] = {}
-    names: list[str] = []
+    targets: dict[str, None] = {}
     for s in systems:
         if s.startswith("ast_"):
             continue
+        targets.setdefault(s, None)
         try:
             ips[s] = ipaddress.ip_address(s)
+            targets.update(dict.fromkeys(_supernets(ipaddress.ip_network(s))))
             continue
         except ValueError:
             pass
         try:
-            nets[s] = ipaddress.ip_network(s, strict=False)
+            net = ipaddress.ip_network(s, strict=False)
         except ValueError:
-            names.append(s)
-    # Exact targets (and hosts of small CIDR systems) hit the (org, mode, target) unique index.
-    exact: set[str] = set(ips) | set(names) | set(nets)
-    for net in nets.values():
+            continue  # a hostname: exact match only
+        nets[s] = net
+        targets.update(dict.fromkeys(_supernets(net)))
         if net.num_addresses <= MAX_CIDR_EXPANSION:
-            exact.update(str(h) for h in (net.hosts() if net.num_addresses > 2 else net))
+            targets.update(dict.fromkeys(str(h) for h in (net.hosts() if net.num_addresses > 2 else net)))
     found: dict[str, AssetFacts] = {}
     if ids:
         for row in (await session.scalars(select(asset_model).where(*tenant, asset_model.id.in_(ids)))).all():
             found[row.id] = _asset_facts(row)
-    if exact:
-        stmt = select(asset_model).where(*tenant, asset_model.target.in_(sorted(exact))).limit(MAX_ASSETS)
-        for row in (await session.scalars(stmt)).all():
+    wanted = list(targets)
+    for start in range(0, len(wanted), 2000):  # stay far below bind-parameter limits
+        stmt = select(asset_model).where(*tenant, asset_model.target.in_(wanted[start:start + 2000]))
+        for row in (await session.scalars(stmt.limit(MAX_ASSETS))).all():
             found[row.id] = _asset_facts(row)
-    if ips or nets:  # CIDR assets containing an IP system, or overlapping a CIDR system
-        stmt = select(asset_model).where(*tenant, asset_model.kind == "cidr").limit(MAX_CIDR_ASSETS)
-        for row in (await session.scalars(stmt)).all():
-            try:
-                asset_net = ipaddress.ip_network(row.target, strict=False)
-            except ValueError:
-                continue
-            if any(ip.version == asset_net.version and ip in asset_net for ip in ips.values()) or any(
-                    n.version == asset_net.version and n.overlaps(asset_net) for n in nets.values()):
-                found[row.id] = _asset_facts(row)
+        if len(found) >= MAX_ASSETS:
+            break
     for asset in found.values():
         for system in systems:
             if _system_covers(system, asset, ips, nets):
@@ -190,11 +201,11 @@ async def _from_database(session: AsyncSession, cve_ids: list[str]) -> dict[str,
     if cve_model is None:
         return {}
     out: dict[str, CveFacts] = {}
-    rows = (await session.execute(select(cve_model.cve_id, cve_model.cvss_score, cve_model.severity)
-                                  .where(cve_model.cve_id.in_(cve_ids)))).all()
-    for cve_id, cvss, severity in rows:
-        out[cve_id] = CveFacts(id=cve_id, cvss=cvss, severity=severity, known=True)
-    if kev_model is not None:
-        for cve_id in (await session.scalars(select(kev_model.cve_id).where(kev_model.cve_id.in_(cve_ids)))).all():
-            out.setdefault(cve_id, CveFacts(id=cve_id, known=True)).kev = True
+    if kev_model is None:
+        stmt = select(cve_model.cve_id, cve_model.cvss_score, cve_model.severity, literal(None))
+    else:  # one round trip: the KEV catalog joined on its primary key
+        stmt = (select(cve_model.cve_id, cve_model.cvss_score, cve_model.severity, kev_model.cve_id)
+                .outerjoin(kev_model, kev_model.cve_id == cve_model.cve_id))
+    for cve_id, cvss, severity, kev_id in (await session.execute(stmt.where(cve_model.cve_id.in_(cve_ids)))).all():
+        out[cve_id] = CveFacts(id=cve_id, cvss=cvss, severity=severity, known=True, kev=kev_id is not None)
     return out

@@ -68,13 +68,11 @@ def upgrade() -> None:
 
     op.create_table(
         "incident_keys",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("incident_id", sa.String(40), nullable=False),
+        sa.Column("incident_id", sa.String(40), primary_key=True),
+        sa.Column("value", sa.String(300), primary_key=True),
         *_tenant(),
-        sa.Column("value", sa.String(300), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
     )
-    op.create_index("ix_incident_keys_incident_id", "incident_keys", ["incident_id"])
     op.create_index("ix_incident_keys_lookup", "incident_keys", ["org_id", "livemode", "value", "created_at"])
 
     op.create_table(
