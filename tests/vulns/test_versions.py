@@ -1,7 +1,7 @@
 """Version ordering as a scanner user relies on it: the wrong order means a missed or a false CVE."""
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cybervault.vulns.versions import (
@@ -91,6 +91,7 @@ _numbers = st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size
 versions = st.builds(lambda nums, label: ".".join(map(str, nums)) + label, _numbers, _label)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(versions, versions)
 def test_total_order_antisymmetric(a: str, b: str) -> None:
     va, vb = parse_version(a), parse_version(b)
@@ -98,6 +99,7 @@ def test_total_order_antisymmetric(a: str, b: str) -> None:
     assert compare_versions(a, b) == -compare_versions(b, a)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(versions, versions, versions)
 def test_transitive(a: str, b: str, c: str) -> None:
     x, y, z = sorted([parse_version(a), parse_version(b), parse_version(c)])
@@ -105,6 +107,7 @@ def test_transitive(a: str, b: str, c: str) -> None:
     assert x <= z
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(versions, versions, versions)
 def test_range_membership_matches_comparisons(low: str, high: str, probe: str) -> None:
     lo, hi, v = parse_version(low), parse_version(high), parse_version(probe)
@@ -113,6 +116,7 @@ def test_range_membership_matches_comparisons(low: str, high: str, probe: str) -
     assert VersionRange().contains(probe)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_numbers, st.integers(min_value=1, max_value=9))
 def test_patch_level_sorts_after_release(nums: list[int], p: int) -> None:
     base = ".".join(map(str, nums))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from urllib.parse import unquote
 
 __all__ = ["ANY", "NA", "Cpe", "InvalidCpe", "parse_cpe", "cpe_matches"]
@@ -88,6 +89,8 @@ def _split_unescaped(text: str) -> list[str]:
 def _unescape(value: str) -> str:
     if value in (ANY, NA, ""):
         return value or ANY
+    if "\\" not in value:
+        return value.lower()
     if value in ("\\*", "\\-"):
         return value  # literal, kept escaped so it differs from ANY/NA
     out: list[str] = []
@@ -112,7 +115,7 @@ def _escape(value: str) -> str:
 
 
 def _from_formatted(text: str) -> Cpe:
-    pieces = _split_unescaped(text)
+    pieces = text.split(":") if "\\" not in text else _split_unescaped(text)
     if len(pieces) != 13 or pieces[0].lower() != "cpe" or pieces[1] != "2.3":
         raise InvalidCpe(f"a CPE 2.3 name has 13 colon-separated fields: {text[:80]!r}")
     values = [_unescape(p) for p in pieces[2:]]
@@ -141,7 +144,9 @@ def _from_uri(text: str) -> Cpe:
     )
 
 
+@lru_cache(maxsize=32768)
 def parse_cpe(text: str) -> Cpe:
+    """Parse a CPE 2.3 formatted string or a 2.2 URI (cached: feeds repeat the same names)."""
     text = text.strip()
     if len(text) > _MAX_LEN:
         raise InvalidCpe("CPE name too long")

@@ -8,6 +8,7 @@ strings that cannot be ordered are left out rather than guessed.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from cybervault.vulns.cpe import InvalidCpe, parse_cpe
@@ -113,7 +114,8 @@ def _metrics(containers: list[dict[str, Any]]) -> tuple[str | None, float | None
             if v40 is None and isinstance(data, dict) and isinstance(data.get("vectorString"), str):
                 v40 = data["vectorString"]
                 score = data.get("baseScore")
-                s40 = float(score) if isinstance(score, int | float) and 0 <= score <= 10 else cvss_base_score(v40)
+                s40 = (float(score) if isinstance(score, int | float | Decimal) and 0 <= score <= 10
+                       else cvss_base_score(v40))
     return v31, s31, v40, s40
 
 

@@ -170,7 +170,7 @@ def _guarded(stream: IO[bytes]) -> IO[bytes]:
 
 
 def _nvd(stream: IO[bytes]) -> Iterator[Parsed]:
-    for index, item in enumerate(ijson.items(_guarded(stream), "vulnerabilities.item", use_float=True)):
+    for index, item in enumerate(ijson.items(_guarded(stream), "vulnerabilities.item")):
         cve = item.get("cve") if isinstance(item, dict) else None
         rid = cve.get("id") if isinstance(cve, dict) and isinstance(cve.get("id"), str) else f"#{index}"
         try:
@@ -182,7 +182,7 @@ def _nvd(stream: IO[bytes]) -> Iterator[Parsed]:
 def _cve5(stream: IO[bytes]) -> Iterator[Parsed]:
     first = stream.peek(64)[:64].lstrip() if hasattr(stream, "peek") else b"{"
     prefix = "item" if first.startswith(b"[") else ""
-    for index, item in enumerate(ijson.items(_guarded(stream), prefix, use_float=True)):
+    for index, item in enumerate(ijson.items(_guarded(stream), prefix)):
         meta = item.get("cveMetadata") if isinstance(item, dict) else None
         rid = meta.get("cveId") if isinstance(meta, dict) and isinstance(meta.get("cveId"), str) else f"#{index}"
         try:
@@ -223,7 +223,7 @@ def kev_row(item: Any) -> dict[str, Any]:
 
 
 def _kev(stream: IO[bytes]) -> Iterator[Parsed]:
-    for index, item in enumerate(ijson.items(_guarded(stream), "vulnerabilities.item", use_float=True)):
+    for index, item in enumerate(ijson.items(_guarded(stream), "vulnerabilities.item")):
         rid = item.get("cveID") if isinstance(item, dict) and isinstance(item.get("cveID"), str) else f"#{index}"
         try:
             yield Parsed(str(rid)[:40], kev_row(item))

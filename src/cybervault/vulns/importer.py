@@ -6,6 +6,7 @@ no record is ever half-written (its CVE row and its CPE rows commit together or 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,28 +91,47 @@ async def import_file(db: Database, path: Path, *, progress: Progress | None = N
         return report
     report.format = fmt
     data = open_data(path)
-    batch: list[Parsed] = []
-    last_id = "(start of file)"
+    records = read_records(data, fmt)
+    state = {"last_id": "(start of file)", "done": False}
+
+    def take_batch() -> list[Parsed]:
+        """Parse the next batch (runs in a thread so parsing overlaps the previous batch's write)."""
+        batch: list[Parsed] = []
+        try:
+            for parsed in records:
+                report.records += 1
+                if parsed.error is not None:
+                    if len(report.failures) < max_failures_listed:
+                        report.failures.append(Failure(report.file, parsed.record_id, parsed.error))
+                    continue
+                state["last_id"] = parsed.record_id
+                batch.append(parsed)
+                if len(batch) >= batch_size:
+                    return batch
+        except FileFormatError as exc:
+            report.file_error = f"{exc} (after record {state['last_id']})"
+        state["done"] = True
+        return batch
+
+    pending: asyncio.Task[None] | None = None
     try:
-        for parsed in read_records(data, fmt):
-            report.records += 1
-            if parsed.error is not None:
-                if len(report.failures) < max_failures_listed:
-                    report.failures.append(Failure(report.file, parsed.record_id, parsed.error))
-                continue
-            last_id = parsed.record_id
-            batch.append(parsed)
-            if len(batch) >= batch_size:
-                await _write_batch(db, fmt, batch, report)
-                batch = []
-                if progress:
-                    progress(data.position, report.records)
-    except FileFormatError as exc:
-        report.file_error = f"{exc} (after record {last_id})"
+        while True:
+            batch = await asyncio.to_thread(take_batch)
+            if pending is not None:
+                await pending
+                pending = None
+            if batch:
+                pending = asyncio.create_task(_write_batch(db, fmt, batch, report))
+            if progress:
+                progress(data.position, report.records)
+            if state["done"]:
+                break
+        if pending is not None:
+            await pending
     finally:
+        if pending is not None and not pending.done():
+            await pending
         data.close()
-    if batch:
-        await _write_batch(db, fmt, batch, report)
     if progress:
         progress(data.size, report.records)
     if report.records == 0 and report.file_error is None:

@@ -10,6 +10,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -190,6 +191,8 @@ def parse_day(value: Any, name: str) -> date | None:
 
 
 def _score(val: Any, name: str) -> float:
+    if isinstance(val, Decimal):  # ijson yields JSON numbers as Decimal
+        val = float(val)
     if isinstance(val, bool) or not isinstance(val, int | float) or not math.isfinite(val):
         raise RecordError(f"{name} must be a number")
     if not 0.0 <= float(val) <= 10.0:

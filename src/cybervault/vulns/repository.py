@@ -280,17 +280,27 @@ class CveStore:
             out.update({c.cve_id: c for c in await self.session.scalars(select(Cve).where(Cve.cve_id.in_(chunk)))})
         return out
 
-    async def candidate_criteria(
-        self, products: Sequence[str], full_key: str, base_key: str
-    ) -> Sequence[CveCpeMatch]:
-        """Vulnerable criteria for these products whose version range may contain the target."""
-        stmt = select(CveCpeMatch).where(
+    async def candidate_criteria(self, products: Sequence[str], full_key: str, base_key: str) -> Sequence[Any]:
+        """Vulnerable criteria for these products whose version range may contain the target (plain rows)."""
+        m = CveCpeMatch
+        stmt = select(m.cve_id, m.criteria, m.vulnerable, m.version_start_including, m.version_start_excluding,
+                      m.version_end_including, m.version_end_excluding).where(
             CveCpeMatch.product.in_(list(products)),
             CveCpeMatch.vulnerable.is_(True),
             or_(CveCpeMatch.lo_key.is_(None), CveCpeMatch.lo_key <= full_key),
             or_(CveCpeMatch.hi_key.is_(None), CveCpeMatch.hi_key >= base_key),
         )
-        return (await self.session.scalars(stmt)).all()
+        return (await self.session.execute(stmt)).all()
+
+    async def match_rows(self, ids: Sequence[str]) -> Sequence[Any]:
+        """The columns matching needs, without loading whole ORM objects."""
+        out: list[Any] = []
+        for chunk in _chunks(list(ids)):
+            out.extend((await self.session.execute(
+                select(Cve.cve_id, Cve.seq, Cve.cvss_score, Cve.cvss_v31_vector, Cve.cvss_v40_vector, Cve.severity,
+                       Cve.description, Cve.last_modified, Cve.configurations).where(Cve.cve_id.in_(chunk))
+            )).all())
+        return out
 
     def list_statement(
         self, *, products: Sequence[str] | None, kev: bool | None, min_cvss: float | None

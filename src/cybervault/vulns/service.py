@@ -17,7 +17,7 @@ from cybervault.kit.pagination import list_object
 from cybervault.vulns.cpe import Cpe, InvalidCpe, parse_cpe
 from cybervault.vulns.dataset import SHIPPED_DATASET, load_shipped_records
 from cybervault.vulns.matching import Confidence, Target, criterion_hits, match_record
-from cybervault.vulns.models import Cve, CveCpeMatch, VulnDatasetState
+from cybervault.vulns.models import Cve, VulnDatasetState
 from cybervault.vulns.products import UPDATE_FIELD_PRODUCTS, canonical_product, product_group
 from cybervault.vulns.records import Configuration, CpeCriterion, CveRecord, RecordError, parse_configurations
 from cybervault.vulns.repository import CVE_ID, CveStore, cve_seq
@@ -63,7 +63,7 @@ class _ConfigCache:
         self.size = size
         self.items: OrderedDict[tuple[str, str], tuple[Configuration, ...]] = OrderedDict()
 
-    def get(self, cve: Cve) -> tuple[Configuration, ...]:
+    def get(self, cve: Any) -> tuple[Configuration, ...]:
         key = (cve.cve_id, cve.last_modified.isoformat() if cve.last_modified else "")
         hit = self.items.get(key)
         if hit is not None:
@@ -82,7 +82,7 @@ class _ConfigCache:
 _configs = _ConfigCache()
 
 
-def _row_criterion(row: CveCpeMatch) -> CpeCriterion | None:
+def _row_criterion(row: Any) -> CpeCriterion | None:
     cpe = _cpe(row.criteria)
     if cpe is None:
         return None
@@ -97,7 +97,7 @@ def _row_criterion(row: CveCpeMatch) -> CpeCriterion | None:
     )
 
 
-async def match_target(session: AsyncSession, target: Target) -> list[tuple[Cve, Confidence]]:
+async def match_target(session: AsyncSession, target: Target) -> list[tuple[Any, Confidence]]:
     """CVEs whose NVD configurations include `target`, using the same logic as the in-memory index."""
     full = target.full_version
     base = split_update(full)[0] if target.product in UPDATE_FIELD_PRODUCTS else full
@@ -116,9 +116,8 @@ async def match_target(session: AsyncSession, target: Target) -> list[tuple[Cve,
             hit_ids.add(row.cve_id)
     if not hit_ids:
         return []
-    cves = await store.cves_by_id(sorted(hit_ids))
-    out: list[tuple[Cve, Confidence]] = []
-    for cve in cves.values():
+    out: list[tuple[Any, Confidence]] = []
+    for cve in await store.match_rows(sorted(hit_ids)):
         record = CveRecord(cve_id=cve.cve_id, description="", published=None, last_modified=None,
                            configurations=_configs.get(cve))
         confidence = match_record(record, target)
@@ -142,6 +141,8 @@ async def match_service(
     ids = [cve.cve_id for cve, _ in matches]
     kev = await store.kev_for(ids)
     epss = await store.epss_for(ids)
+    # Highest score first; known-exploited before others of the same score; then newest.
+    matches.sort(key=lambda m: (-(m[0].cvss_score or 0.0), m[0].cve_id not in kev, -m[0].seq))
     return [
         CveMatch(
             cve_id=cve.cve_id,
@@ -261,12 +262,14 @@ async def list_cves(session: AsyncSession, principal: Principal, q: CveQuery, *,
         rows.sort(key=lambda c: c.seq, reverse=True)
         if before is not None:
             newer = [c for c in rows if c.seq > before]
-            page = newer[-q.limit:]
+            picked = newer[-q.limit:]
             has_more = len(newer) > q.limit
         else:
             older = [c for c in rows if after is None or c.seq < after]
-            page = older[: q.limit]
+            picked = older[: q.limit]
             has_more = len(older) > q.limit
+        full = await store.cves_by_id([c.cve_id for c in picked])
+        page = [full[c.cve_id] for c in picked if c.cve_id in full]
     else:
         stmt = store.list_statement(products=products or None, kev=q.kev, min_cvss=q.min_cvss)
         if before is not None:

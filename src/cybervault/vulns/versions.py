@@ -59,7 +59,7 @@ _PRE_LABELS: dict[str, int] = {
 # ("1.0.0-a1", "9.0.0.M1"); glued to a number ("1.3.3c", "1.0.2a") they are post-release letters.
 _AMBIGUOUS_SINGLE = {"a", "b", "m"}
 
-_TOKEN = re.compile(r"\d+|[a-z]+")
+_TOKEN = re.compile(r"([^0-9a-z]*)(\d+|[a-z]+)")
 _DATE_STAMP = re.compile(r"[.\-]v\d{8}(?:\d+)?$")  # Jetty: 9.4.41.v20210516
 _VERSION_START = re.compile(r"\d")
 _MAX_LEN = 128
@@ -69,12 +69,8 @@ Key = tuple[tuple[int, int, str], ...]
 
 def _tokens(text: str) -> list[tuple[str, bool]]:
     """Split into digit/letter runs; the flag says whether a separator came right before the run."""
-    out: list[tuple[str, bool]] = []
-    pos = 0
-    for m in _TOKEN.finditer(text):
-        out.append((m.group(0), m.start() > pos or not out))
-        pos = m.end()
-    return out
+    found = _TOKEN.findall(text)
+    return [(tok, bool(sep) or i == 0) for i, (sep, tok) in enumerate(found)]
 
 
 def _is_pre(label: str, separated: bool, next_is_num: bool) -> bool:

@@ -1,0 +1,230 @@
+"""CVE import and match benchmark.
+
+Generates an NVD CVE JSON 2.0 feed (gzip) of N CVEs with realistic configurations (version ranges, exact
+versions with updates, AND/platform configurations, several products per CVE), imports it with the same
+code as `cybervault cve import` into SQLite and into PostgreSQL (a temporary database on 127.0.0.1:5432,
+dropped afterwards), then times product/version matches against the loaded database.
+
+    .venv/bin/python bench/cve_import.py [--records 250000] [--backends sqlite,postgres] [--matches 2000]
+
+Targets: >= 5,000 records/s, peak RSS < 500 MB, match p99 < 5 ms. Last line: cve_match_p99_ms=<x>.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import os
+import random
+import resource
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from cybervault.kit.db import Database  # noqa: E402
+from cybervault.kit.migrate import upgrade_database  # noqa: E402
+from cybervault.vulns.importer import import_file  # noqa: E402
+from cybervault.vulns.service import match_service  # noqa: E402
+
+PG_ADMIN = os.environ.get("CYBERVAULT_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+VECTORS = [
+    "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
+    "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H", "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N",
+    "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H", "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H",
+    "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:H/I:H/A:H",
+    "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:N", "CVSS:3.1/AV:A/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+]
+CWES = ["CWE-79", "CWE-787", "CWE-89", "CWE-20", "CWE-125", "CWE-78", "CWE-416", "CWE-22", "CWE-352",
+        "CWE-434", "CWE-476", "CWE-190", "CWE-502", "CWE-287", "CWE-400", "NVD-CWE-noinfo"]
+WORDS = ("buffer overflow allows remote attackers to execute arbitrary code via crafted request header "
+         "improper validation of input in the parser leads to denial of service memory corruption when "
+         "processing authentication tokens allows privilege escalation information disclosure").split()
+
+
+def make_products(rng: random.Random, count: int) -> list[tuple[str, str, str]]:
+    real = [("a", "openbsd", "openssh"), ("a", "apache", "http_server"), ("a", "f5", "nginx"),
+            ("a", "apache", "tomcat"), ("a", "apache", "struts"), ("a", "eclipse", "jetty"),
+            ("a", "exim", "exim"), ("a", "samba", "samba"), ("a", "redis", "redis"),
+            ("a", "postgresql", "postgresql"), ("a", "oracle", "mysql"), ("a", "openssl", "openssl"),
+            ("o", "fortinet", "fortios"), ("a", "jenkins", "jenkins")]
+    out = list(real)
+    while len(out) < count:
+        out.append((rng.choice("aaaao"), f"vendor{rng.randrange(count // 3)}", f"product{len(out)}"))
+    return out
+
+
+def version(rng: random.Random) -> str:
+    parts = [str(rng.randrange(1, 15)), str(rng.randrange(0, 20)), str(rng.randrange(0, 60))]
+    return ".".join(parts[: rng.choice((2, 3, 3, 3))])
+
+
+def criterion(rng: random.Random, product: tuple[str, str, str], vulnerable: bool = True) -> dict[str, Any]:
+    part, vendor, name = product
+    base = f"cpe:2.3:{part}:{vendor}:{name}"
+    roll = rng.random()
+    if roll < 0.35:
+        upd = rng.choice(("*", "*", "-", "p1", "rc1"))
+        return {"vulnerable": vulnerable, "criteria": f"{base}:{version(rng)}:{upd}:*:*:*:*:*:*"}
+    crit: dict[str, Any] = {"vulnerable": vulnerable, "criteria": f"{base}:*:*:*:*:*:*:*:*"}
+    lo, hi = sorted((version(rng), version(rng)), key=lambda v: [int(x) for x in v.split(".")])
+    if roll < 0.7:
+        crit["versionStartIncluding"], crit["versionEndExcluding"] = lo, hi
+    elif roll < 0.85:
+        crit["versionEndIncluding"] = hi
+    else:
+        crit["versionEndExcluding"] = hi
+    crit["matchCriteriaId"] = "%08X-0000-4000-8000-%012X" % (rng.getrandbits(32), rng.getrandbits(48))
+    return crit
+
+
+def make_cve(rng: random.Random, index: int, products: list[tuple[str, str, str]]) -> dict[str, Any]:
+    year = 2000 + index % 25
+    cve_id = f"CVE-{year}-{100000 + index}"
+    configs = []
+    for _ in range(rng.choice((1, 1, 1, 2, 3))):
+        # Popularity follows a power law: a few products carry most CVEs, as in NVD.
+        product = products[min(int(rng.paretovariate(1.1)) - 1, len(products) - 1)] if rng.random() < 0.5 \
+            else rng.choice(products)
+        matches = [criterion(rng, product) for _ in range(rng.choice((1, 1, 2, 3, 4, 6)))]
+        if rng.random() < 0.12:
+            platform = rng.choice(products)
+            configs.append({"operator": "AND", "nodes": [
+                {"operator": "OR", "negate": False, "cpeMatch": matches},
+                {"operator": "OR", "negate": False, "cpeMatch": [
+                    {"vulnerable": False, "criteria": f"cpe:2.3:h:{platform[1]}:{platform[2]}_hw:-:*:*:*:*:*:*:*"}]},
+            ]})
+        else:
+            configs.append({"nodes": [{"operator": "OR", "negate": False, "cpeMatch": matches}]})
+    vector = rng.choice(VECTORS)
+    cve = {
+        "id": cve_id, "sourceIdentifier": "cve@mitre.org",
+        "published": f"{year}-0{1 + index % 9}-1{index % 9}T10:15:0{index % 10}.123",
+        "lastModified": f"{year + 1}-0{1 + index % 9}-1{index % 9}T10:15:0{index % 10}.123",
+        "vulnStatus": "Analyzed", "cveTags": [],
+        "descriptions": [{"lang": "en", "value": " ".join(rng.choices(WORDS, k=rng.randrange(20, 60)))}],
+        "metrics": {"cvssMetricV31": [{"source": "nvd@nist.gov", "type": "Primary",
+                                       "cvssData": {"version": "3.1", "vectorString": vector}}]},
+        "weaknesses": [{"source": "nvd@nist.gov", "type": "Primary",
+                        "description": [{"lang": "en", "value": rng.choice(CWES)}]}],
+        "configurations": configs,
+        "references": [{"url": f"https://example.org/advisory/{cve_id}/{i}", "source": "cve@mitre.org"}
+                       for i in range(rng.randrange(2, 8))],
+    }
+    if rng.random() < 0.005:
+        cve["cisaExploitAdd"], cve["cisaActionDue"] = "2023-01-10", "2023-01-31"
+    return cve
+
+
+def generate(path: Path, count: int, seed: int = 7) -> list[tuple[str, str, str]]:
+    rng = random.Random(seed)
+    products = make_products(rng, 4000)
+    with gzip.open(path, "wt", compresslevel=1) as fh:
+        fh.write('{"resultsPerPage":%d,"startIndex":0,"totalResults":%d,"format":"NVD_CVE","version":"2.0",'
+                 '"timestamp":"2026-11-28T00:00:00.000","vulnerabilities":[' % (count, count))
+        for i in range(count):
+            if i:
+                fh.write(",")
+            fh.write(json.dumps({"cve": make_cve(rng, i, products)}, separators=(",", ":")))
+        fh.write("]}")
+    return products
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def run_backend(name: str, url: str, feed: Path, products: list[tuple[str, str, str]],
+                      matches: int) -> dict[str, float]:
+    db = Database(url, pool_size=2)
+    try:
+        await upgrade_database(db)
+        started = time.perf_counter()
+        report = await import_file(db, feed, batch_size=2000)
+        elapsed = time.perf_counter() - started
+        if report.file_error or report.failures:
+            print(f"  import problems: {report.file_error} {report.failures[:3]}")
+        total = report.counts.inserted + report.counts.updated + report.counts.unchanged
+        rate = total / elapsed
+        print(f"[{name}] imported {total} records in {elapsed:.1f}s: {rate:,.0f} records/s, "
+              f"peak RSS {peak_rss_mb():.0f} MB")
+        again = time.perf_counter()
+        second = await import_file(db, feed, batch_size=2000)
+        print(f"[{name}] re-import (idempotent): {second.counts.unchanged} unchanged, "
+              f"{second.counts.inserted + second.counts.updated} written, {time.perf_counter() - again:.1f}s")
+        rng = random.Random(11)
+        timings: list[float] = []
+        hits = 0
+        async with db.session() as session:
+            for i in range(matches + 50):
+                part, vendor, product = products[min(int(rng.paretovariate(1.1)) - 1, len(products) - 1)] \
+                    if rng.random() < 0.5 else rng.choice(products)
+                t0 = time.perf_counter()
+                found = await match_service(session, vendor=vendor, product=product, version=version(rng))
+                dt = time.perf_counter() - t0
+                if i >= 50:  # warm-up excluded
+                    timings.append(dt * 1000)
+                    hits += len(found)
+        timings.sort()
+        p50 = statistics.median(timings)
+        p99 = timings[int(len(timings) * 0.99) - 1]
+        print(f"[{name}] match over {len(timings)} queries: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
+              f"{hits / len(timings):.1f} CVEs per query")
+        return {"rate": rate, "p99": p99}
+    finally:
+        await db.dispose()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=250_000)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--matches", type=int, default=2000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="cv-cve-bench-") as tmp:
+        feed = Path(tmp) / "nvdcve-2.0-bench.json.gz"
+        t0 = time.perf_counter()
+        products = generate(feed, args.records)
+        print(f"generated {args.records} CVEs ({feed.stat().st_size / 1e6:.1f} MB gzip) in "
+              f"{time.perf_counter() - t0:.1f}s")
+        results = {}
+        for backend in [b for b in args.backends.split(",") if b]:
+            if backend == "sqlite":
+                results["sqlite"] = await run_backend("sqlite", f"sqlite+aiosqlite:///{tmp}/bench.db", feed,
+                                                      products, args.matches)
+            elif backend == "postgres":
+                name = f"cv_bench_{secrets.token_hex(4)}"
+                await pg_admin(f'CREATE DATABASE "{name}"')
+                try:
+                    results["postgres"] = await run_backend(
+                        "postgres", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", feed, products,
+                        args.matches)
+                finally:
+                    await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    rss = peak_rss_mb()
+    rate = min(r["rate"] for r in results.values())
+    p99 = max(r["p99"] for r in results.values())
+    print(f"cve_import_records_per_s={rate:.0f} peak_rss_mb={rss:.0f} (targets: >=5000, <500)")
+    print(f"cve_match_p99_ms={p99:.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
