@@ -270,6 +270,7 @@ async def test_channel_crud_validation_and_isolation(org: OrgKeys, other_org: Or
         assert response.status_code == 400, (payload, response.text)
         assert response.json()["error"]["param"] == param, (payload, response.json())
     channel = await make_channel(org.live, type="slack", url=receiver.url, name="a")
+    assert channel["event_types"] == ["incident.created", "incident.resolved", "incident.sla_breached"]
     url = f"/v1/notification_channels/{channel['id']}"
     patched = await org.live.patch(url, json={"name": "b", "status": "disabled", "min_priority": "P1"})
     assert patched.status_code == 200 and patched.json()["status"] == "disabled" and patched.json()["name"] == "b"
@@ -281,3 +282,16 @@ async def test_channel_crud_validation_and_isolation(org: OrgKeys, other_org: Or
         assert (await client.delete(url)).status_code == 404
     assert (await org.live.delete(url)).json()["deleted"] is True
     assert (await org.live.get(url)).status_code == 404
+
+
+async def test_channels_hear_only_their_own_org_and_mode(org: OrgKeys, other_org: OrgKeys,
+                                                         receiver: HttpReceiver) -> None:
+    await make_channel(org.test, type="slack", url=receiver.url)
+    await make_incident(org.live, title="Live incident")
+    await make_incident(other_org.test, title="Other org incident")
+    await make_incident(org.test, title="Test mode incident")
+    requests = await receiver.wait_for(1)
+    await make_incident(org.test, title="Second test mode incident")
+    requests = await receiver.wait_for(2)
+    titles = [r.json()["blocks"][0]["text"]["text"] for r in requests]
+    assert titles == ["New incident: Test mode incident", "New incident: Second test mode incident"]

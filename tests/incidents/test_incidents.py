@@ -78,6 +78,15 @@ async def test_external_id_returns_the_open_incident_with_200(org: OrgKeys) -> N
     assert fresh.status_code == 201 and fresh.json()["id"] != first["id"]
 
 
+async def test_concurrent_creates_with_one_external_id_make_one_incident(org: OrgKeys) -> None:
+    import asyncio
+
+    body = {"title": "Alert storm", "severity": "high", "description": "same alert", "external_id": "storm-1"}
+    responses = await asyncio.gather(*(org.live.post("/v1/incidents", json=body) for _ in range(5)))
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 201]
+    assert len({r.json()["id"] for r in responses}) == 1
+
+
 async def test_likely_duplicate_needs_shared_system_and_similar_title(org: OrgKeys) -> None:
     first = await make_incident(org.live, title="SSH brute force against bastion", affected_systems=["10.40.0.1"])
     dup = await make_incident(org.live, title="SSH brute-force against bastion host", affected_systems=["10.40.0.1"])

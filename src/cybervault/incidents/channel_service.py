@@ -12,6 +12,7 @@ from cybervault.config import Settings
 from cybervault.incidents.channels import send_to_channel
 from cybervault.incidents.channels.base import SendResult, check_url
 from cybervault.incidents.models import NotificationChannel
+from cybervault.incidents.notify import DEFAULT_EVENT_TYPES
 from cybervault.incidents.render import render_channel
 from cybervault.incidents.repository import ChannelDeliveryRepository, ChannelRepository
 from cybervault.incidents.schemas import CHANNEL_FIELDS, REQUIRED_FIELDS, ChannelCreate, ChannelUpdate
@@ -110,6 +111,8 @@ async def create_channel(session: AsyncSession, principal: Principal, body: Chan
     channel = NotificationChannel(id=new_id(PREFIXES["channel"]), type=body.type, name="", status="enabled", config={},
                                   credentials_encrypted="", event_types=[], created_at=now, updated_at=now)
     _common(channel, body)
+    if not channel.event_types:  # stored explicitly, so the API shows what the channel will hear
+        channel.event_types = list(DEFAULT_EVENT_TYPES)
     credentials: dict[str, Any] = {"secret": generate_secret()} if body.type == "webhook" else {}
     await _merge(channel, given, credentials, settings)
     channel.credentials_encrypted = encrypt_credentials(settings, credentials)

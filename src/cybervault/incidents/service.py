@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cybervault.events.service import record_event
@@ -75,6 +75,7 @@ async def create_incident(session: AsyncSession, principal: Principal, body: Inc
     """Returns (incident, created). An open incident with the same external_id is returned instead."""
     repo = IncidentRepository(session, principal)
     if body.external_id:
+        await _lock_external_id(session, principal, body.external_id)
         existing = await repo.open_by_external_id(body.external_id)
         if existing is not None:
             return existing, False
@@ -109,6 +110,18 @@ async def create_incident(session: AsyncSession, principal: Principal, body: Inc
     await emit(session, incident, "incident.triaged", channels)
     await session.flush()
     return incident, True
+
+
+async def _lock_external_id(session: AsyncSession, principal: Principal, external_id: str) -> None:
+    """Serialise creates that share an external_id, so two concurrent ones cannot both insert.
+
+    PostgreSQL: a transaction-scoped advisory lock on the (org, mode, external_id) hash. SQLite already
+    serialises writers (BEGIN IMMEDIATE), and this lookup runs inside the write transaction.
+    """
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "postgresql":
+        key = f"incident-external-id:{principal.org_id}:{principal.livemode}:{external_id}"
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
 def check_transition(current: str, target: str) -> None:
