@@ -207,3 +207,8 @@ def wait_for(predicate: object, deadline: float = 10.0, interval: float = 0.05) 
             return True
         time.sleep(interval)
     return False
+
+
+if __name__ == "__main__":
+    # `make bench` runs every bench/*.py; the lab is a helper of the scan benchmarks, not one itself.
+    print("lab: helper for scan_full_range.py, scan_detect.py and scan_hosts.py; nothing to measure")

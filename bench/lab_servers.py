@@ -68,6 +68,10 @@ def main() -> None:
     ap.add_argument("--telnet", type=int)
     ap.add_argument("--listen", default="")
     args = ap.parse_args()
+    if not (args.http or args.https or args.ftp or args.telnet or args.listen):
+        # `make bench` runs every bench/*.py: this helper is not a benchmark, so do nothing.
+        sys.stdout.write("lab_servers: no services requested (a helper of bench/lab.py)\n")
+        return
     keep: list[object] = []
     if args.http:
         serve(ThreadingHTTPServer((args.bind, args.http), Page))
