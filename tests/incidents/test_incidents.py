@@ -243,3 +243,23 @@ async def test_sla_job_records_a_resolve_breach(org: OrgKeys) -> None:
     events = await poll_until(breached, timeout=15, message="incident.sla_breached from the job")
     assert [e.data["sla_breach"] for e in events] == ["resolve"]  # acknowledged, so no acknowledge breach
     assert (await org.live.get(f"/v1/incidents/{inc['id']}")).json()["resolve_breached_at"]
+
+
+async def test_a_range_matches_the_hosts_inside_and_the_listing_is_capped(org: OrgKeys) -> None:
+    from cybervault.assets.models import Asset
+    from cybervault.kit.db import utcnow
+    from cybervault.kit.ids import new_id
+
+    now = utcnow()
+    async with org.app.state.db.session() as session:
+        for i in range(1, 106):
+            session.add(Asset(id=new_id("ast"), org_id=org.id, livemode=True, target=f"10.90.0.{i}", kind="ip",
+                              tags=[], criticality="critical" if i == 77 else "low", created_at=now, updated_at=now))
+        await session.commit()
+    inc = await make_incident(org.live, severity="low", affected_systems=["10.90.0.0/25"])
+    triage = inc["triage"]
+    assert triage["asset_count"] == 105 and len(triage["assets"]) == 100
+    assert triage["assets"][0]["target"] == "10.90.0.77"  # most critical listed first
+    assert len(triage["matched_systems"]["10.90.0.0/25"]) == 105
+    factors = {r["factor"]: r["points"] for r in triage["reasons"]}
+    assert factors == {"severity": 5, "asset_criticality": 20, "blast_radius": 5} and inc["priority"] == "P3"

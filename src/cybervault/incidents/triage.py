@@ -23,6 +23,7 @@ DUPLICATE_WINDOW = dt.timedelta(hours=24)
 TITLE_SIMILARITY = 0.6
 MAX_RELATED = 20
 MAX_RULES = 200
+MAX_LISTED_ASSETS = 100
 
 SEVERITY_POINTS = {"critical": 60, "high": 40, "medium": 20, "low": 5}
 CRITICALITY_POINTS = {"critical": 20, "high": 12, "medium": 5, "low": 0}
@@ -273,8 +274,11 @@ async def run_triage(session: AsyncSession, principal: Principal, data: TriageIn
         "priority": priority,
         "score": score,
         "reasons": reasons,
+        # Listed up to MAX_LISTED_ASSETS (most critical first) so event payloads stay small; the count is exact.
+        "asset_count": len(matched.assets),
         "assets": [{"id": a.id, "target": a.target, "name": a.name, "criticality": a.criticality, "tags": a.tags}
-                   for a in matched.assets],
+                   for a in sorted(matched.assets, key=lambda a: (-CRITICALITY_POINTS.get(a.criticality, 0), a.id))
+                   [:MAX_LISTED_ASSETS]],
         "matched_systems": {s: hits for s, hits in matched.by_system.items() if hits},
         "unmatched_systems": unmatched,
         "findings": [{"id": f.id, "host": f.host, "port": f.port, "type": f.type, "severity": f.severity,
