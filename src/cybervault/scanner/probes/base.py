@@ -9,8 +9,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from time import monotonic
 
-from cybervault.scanner.models import ServiceInfo
-
 
 @dataclass
 class ProbeContext:
@@ -85,7 +83,3 @@ async def connect(ctx: ProbeContext, tls: ssl.SSLContext | None = None) -> Async
         yield Conn(reader, writer, monotonic() - started)
     finally:
         writer.transport.abort()  # no lingering FIN handshakes; TLS close_notify is not needed
-
-
-Probe = "Callable[[ProbeContext], Awaitable[ServiceInfo | None]]"
-__all__ = ["Conn", "ProbeContext", "ServiceInfo", "connect"]
