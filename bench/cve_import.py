@@ -82,7 +82,7 @@ def criterion(rng: random.Random, product: tuple[str, str, str], vulnerable: boo
         crit["versionEndIncluding"] = hi
     else:
         crit["versionEndExcluding"] = hi
-    crit["matchCriteriaId"] = "%08X-0000-4000-8000-%012X" % (rng.getrandbits(32), rng.getrandbits(48))
+    crit["matchCriteriaId"] = f"{rng.getrandbits(32):08X}-0000-4000-8000-{rng.getrandbits(48):012X}"
     return crit
 
 
@@ -128,8 +128,8 @@ def generate(path: Path, count: int, seed: int = 7) -> list[tuple[str, str, str]
     rng = random.Random(seed)
     products = make_products(rng, 4000)
     with gzip.open(path, "wt", compresslevel=1) as fh:
-        fh.write('{"resultsPerPage":%d,"startIndex":0,"totalResults":%d,"format":"NVD_CVE","version":"2.0",'
-                 '"timestamp":"2026-11-28T00:00:00.000","vulnerabilities":[' % (count, count))
+        fh.write(f'{{"resultsPerPage":{count},"startIndex":0,"totalResults":{count},"format":"NVD_CVE",'
+                 '"version":"2.0","timestamp":"2026-11-28T00:00:00.000","vulnerabilities":[')
         for i in range(count):
             if i:
                 fh.write(",")
