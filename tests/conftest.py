@@ -69,6 +69,7 @@ def base_settings(**overrides: Any) -> Settings:
         job_lease_seconds=5,
         run_jobs_in_process=True,
         public_base_url="http://testserver",
+        database_pool_size=4,
     )
     values.update(overrides)
     return Settings(**values)
