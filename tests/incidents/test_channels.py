@@ -126,6 +126,10 @@ async def test_email_has_subject_plain_and_html_parts(org: OrgKeys, smtp: Any) -
     assert f"http://testserver/v1/incidents/{inc['id']}" in parts["text/plain"]
     assert "<table>" in parts["text/html"] and inc["id"] in parts["text/html"]
     await succeeded(org.app, channel["id"])
+    await make_incident(org.live, severity="critical", title="Two\nlines\r\nBcc: victim@example.com")
+    await poll_until(lambda: len(smtp.messages) >= 2, timeout=15, message="a second email")
+    injected = smtp.messages[1][2]
+    assert injected["Subject"].endswith("Two lines Bcc: victim@example.com") and injected["Bcc"] is None
 
 
 async def test_email_with_login_credentials(org: OrgKeys) -> None:

@@ -19,7 +19,9 @@ from cybervault.kit.errors import UnsafeUrl
 def build_email(event: dict[str, Any], from_address: str, recipients: list[str], settings: Settings) -> EmailMessage:
     v = incident_view(event, settings)
     msg = EmailMessage()
-    msg["Subject"] = f"[CyberVault {v.priority or v.severity}] {v.event_title}: {v.title}"[:250]
+    # Line breaks in a title would be a header injection; EmailMessage refuses them, so fold them away.
+    subject = " ".join(f"[CyberVault {v.priority or v.severity}] {v.event_title}: {v.title}".split())
+    msg["Subject"] = subject[:250]
     msg["From"] = from_address
     msg["To"] = ", ".join(recipients)
     msg["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2] or None)
