@@ -167,3 +167,18 @@ async def test_daily_quota(app: Any, org: OrgKeys) -> None:
     assert response.status_code == 429
     assert "daily quota" in response.json()["error"]["message"]
     assert 0 < int(response.headers["retry-after"]) <= 86_400
+
+
+async def test_scope_is_checked_again_when_the_scan_runs(app: Any, org: OrgKeys, ssh_port: int) -> None:
+    from cybervault.assets.models import Asset
+
+    asset = await register(org.live, "127.0.0.1")
+    principal = Principal(org_id=org.id, livemode=True, key_id="key_test", kind="sk")
+    async with app.state.db.session() as session:
+        scan = await start_scan(session, principal, app.state.settings, target="127.0.0.1", depth="quick",
+                                include_vulns=False)
+        await session.delete(await session.get(Asset, asset["id"]))  # removed before a worker picks it up
+        await session.commit()
+    final = await wait_finished(org, scan.id)
+    assert final["status"] == "failed" and "not inside any asset" in final["error"]
+    assert final["findings"] == []

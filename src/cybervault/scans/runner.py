@@ -82,20 +82,25 @@ class ScanExecution:
             await clear_scan_links(session, scan)
             principal, target, depth = principal_for(scan), scan.target, scan.depth
             include_vulns = scan.include_vulns
-            try:
+        # Scope again at run time (outside the write transaction: it may resolve names): the asset may
+        # have been removed, or the operator may have narrowed the allowed networks, since it was queued.
+        try:
+            async with db.session() as session:
                 scope = await check_scan_target(session, principal, target, self.ctx.settings)
-            except CyberVaultError as exc:  # the asset was removed or the operator narrowed the networks
-                await fail_scan(session, scan, exc.message)
-                return {"scan_id": self.scan_id, "status": "failed"}
+        except CyberVaultError as exc:
+            await self._finish(error=exc.message)
+            return {"scan_id": self.scan_id, "status": "failed"}
         if include_vulns:
             self._matcher = load_matcher()
         watcher = asyncio.create_task(self._watch())
         try:
-            async for host in run_scan(scope.engine_targets, engine_options(depth), on_progress=self._on_progress,
-                                       cancel=self.cancel):
-                await self._store_host(host)
-                if self.lost:
-                    break
+            results = run_scan(scope.engine_targets, engine_options(depth), on_progress=self._on_progress,
+                               cancel=self.cancel)
+            async with contextlib.aclosing(results):
+                async for host in results:
+                    await self._store_host(host)
+                    if self.lost:
+                        break
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # engine or storage error: the scan ends failed with the reason
