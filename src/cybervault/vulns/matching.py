@@ -32,8 +32,8 @@ from cybervault.vulns.versions import (
     InvalidVersion,
     ObservedVersion,
     parse_observed_version,
-    parse_version,
     split_update,
+    version_key,
 )
 
 __all__ = [
@@ -111,7 +111,7 @@ class Target:
 
 def _same_version(a: str, b: str) -> bool:
     try:
-        return parse_version(a) == parse_version(b)
+        return version_key(a) == version_key(b)
     except InvalidVersion:
         return a.lower() == b.lower()
 
@@ -125,7 +125,7 @@ def _bound_cmp(target: Target, bound: str) -> int:
     full = target.full_version
     if target.product in UPDATE_FIELD_PRODUCTS and split_update(bound)[1] is None:
         full = split_update(full)[0]
-    a, b = parse_version(full), parse_version(bound)
+    a, b = version_key(full), version_key(bound)
     return (a > b) - (a < b)
 
 

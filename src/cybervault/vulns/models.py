@@ -42,7 +42,10 @@ class CveCpeMatch(Base):
     """One cpeMatch criterion, denormalised for lookup by product; lo/hi keys prefilter versions in SQL."""
 
     __tablename__ = "cve_cpe_matches"
-    __table_args__ = (Index("ix_cve_cpe_matches_product_vendor", "product", "vendor"),)
+    __table_args__ = (
+        Index("ix_cve_cpe_matches_product_vendor", "product", "vendor"),
+        Index("ix_cve_cpe_matches_product_range", "product", "lo_key", "hi_key", "vulnerable"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     cve_id: Mapped[str] = mapped_column(String(32), ForeignKey("cves.cve_id", ondelete="CASCADE"), index=True)
@@ -50,13 +53,17 @@ class CveCpeMatch(Base):
     vendor: Mapped[str] = mapped_column(String(128))
     product: Mapped[str] = mapped_column(String(128))
     vulnerable: Mapped[bool] = mapped_column(Boolean)
+    # The criterion's configuration is a single plain OR node: a hit on it alone makes the CVE apply,
+    # so matching need not load and evaluate the whole configuration.
+    decisive: Mapped[bool] = mapped_column(Boolean)
     criteria: Mapped[str] = mapped_column(String(512))
     version_start_including: Mapped[str | None] = mapped_column(String(128), nullable=True)
     version_start_excluding: Mapped[str | None] = mapped_column(String(128), nullable=True)
     version_end_including: Mapped[str | None] = mapped_column(String(128), nullable=True)
     version_end_excluding: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    lo_key: Mapped[str | None] = mapped_column(VersionKey, nullable=True)
-    hi_key: Mapped[str | None] = mapped_column(VersionKey, nullable=True)
+    # Byte-sortable version keys bounding the criterion ("" and "~" for open ends): a SQL prefilter.
+    lo_key: Mapped[str] = mapped_column(VersionKey)
+    hi_key: Mapped[str] = mapped_column(VersionKey)
 
 
 class KevEntry(Base):

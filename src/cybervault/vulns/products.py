@@ -7,6 +7,7 @@ Scanners and NVD disagree on names (nmap's `igor_sysoev:nginx` is NVD's `f5:ngin
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 __all__ = [
     "UPDATE_FIELD_PRODUCTS",
@@ -146,16 +147,19 @@ def normalise_name(name: str) -> str:
     return _WS.sub(" ", name.strip().lower())
 
 
+@lru_cache(maxsize=8192)
 def vendor_group(vendor: str) -> frozenset[str]:
     v = normalise_name(vendor)
     return _GROUP_OF.get(v, frozenset({v}))
 
 
+@lru_cache(maxsize=8192)
 def product_group(product: str) -> frozenset[str]:
     p = normalise_name(product).replace(" ", "_")
     return _PRODUCT_GROUP_OF.get(p, frozenset({p}))
 
 
+@lru_cache(maxsize=16384)
 def vendors_equivalent(a: str, b: str) -> bool:
     a, b = normalise_name(a), normalise_name(b)
     return a == b or b in _GROUP_OF.get(a, frozenset())

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, or_, select
+from sqlalchemy import Select, and_, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cybervault.kit.db import utcnow
@@ -49,16 +49,24 @@ def _key_or_none(version: str | None) -> str | None:
         return None
 
 
-def criterion_row(cve_id: str, c: CpeCriterion) -> dict[str, Any]:
+# Sentinels for open bounds: "" sorts before every key, "~" after every key (keys use 0-9 and a-z only),
+# so the prefilter is two plain comparisons that an index range can serve.
+LOWEST, HIGHEST = "", "~"
+
+
+def criterion_row(cve_id: str, c: CpeCriterion, *, decisive: bool = False) -> dict[str, Any]:
     """The row for one criterion, with conservative lo/hi sort keys for the SQL version prefilter."""
     cpe = c.cpe
-    lo = hi = None
-    if cpe.version not in (ANY, NA):
+    lo: str | None = None
+    hi: str | None = None
+    if cpe.version == NA:
+        lo, hi = HIGHEST, LOWEST  # matches no version
+    elif cpe.version != ANY:
         # Exact version: the key of the version without update (covers openssh:9.1:* as well).
         lo = hi = _key_or_none(cpe.version)
         if cpe.update not in (ANY, NA):
             lo = hi = _key_or_none(cpe.version + cpe.update)
-    elif cpe.version == ANY:
+    else:
         lo = _key_or_none(c.version_start_including or c.version_start_excluding)
         hi = _key_or_none(c.version_end_including or c.version_end_excluding)
     return {
@@ -67,14 +75,26 @@ def criterion_row(cve_id: str, c: CpeCriterion) -> dict[str, Any]:
         "vendor": cpe.vendor[:128],
         "product": cpe.product[:128],
         "vulnerable": c.vulnerable,
+        "decisive": decisive and c.vulnerable,
         "criteria": c.criteria[:512],
         "version_start_including": c.version_start_including,
         "version_start_excluding": c.version_start_excluding,
         "version_end_including": c.version_end_including,
         "version_end_excluding": c.version_end_excluding,
-        "lo_key": lo,
-        "hi_key": hi,
+        "lo_key": LOWEST if lo is None else lo,
+        "hi_key": HIGHEST if hi is None else hi,
     }
+
+
+def criterion_rows(record: CveRecord) -> list[dict[str, Any]]:
+    rows = []
+    for cfg in record.configurations:
+        decisive = (not cfg.negate and len(cfg.nodes) == 1 and cfg.nodes[0].operator == "OR"
+                    and not cfg.nodes[0].negate)
+        for node in cfg.nodes:
+            for c in node.matches:
+                rows.append(criterion_row(record.cve_id, c, decisive=decisive))
+    return rows
 
 
 def cve_row(record: CveRecord, source: str, now: dt.datetime) -> dict[str, Any]:
@@ -163,7 +183,7 @@ class CveStore:
         if to_write:
             now = utcnow()
             await self.session.execute(Cve.__table__.insert(), [cve_row(r, source, now) for r in to_write])
-            match_rows = [criterion_row(r.cve_id, c) for r in to_write for c in r.criteria()]
+            match_rows = [row for r in to_write for row in criterion_rows(r)]
             for chunk in _chunks(match_rows, 2000):
                 await self.session.execute(CveCpeMatch.__table__.insert(), list(chunk))
             kev_rows = [(r.cve_id, r.kev) for r in to_write if r.kev is not None]
@@ -281,25 +301,50 @@ class CveStore:
         return out
 
     async def candidate_criteria(self, products: Sequence[str], full_key: str, base_key: str) -> Sequence[Any]:
-        """Vulnerable criteria for these products whose version range may contain the target (plain rows)."""
+        """Vulnerable criteria for these products whose version range may contain the target.
+
+        The (product, lo_key, hi_key) index serves the range; each row also carries what a match result
+        shows (scores, KEV, EPSS), so one query answers a lookup. Python then applies NVD's exact rules.
+        """
         m = CveCpeMatch
-        stmt = select(m.cve_id, m.criteria, m.vulnerable, m.version_start_including, m.version_start_excluding,
-                      m.version_end_including, m.version_end_excluding).where(
-            CveCpeMatch.product.in_(list(products)),
-            CveCpeMatch.vulnerable.is_(True),
-            or_(CveCpeMatch.lo_key.is_(None), CveCpeMatch.lo_key <= full_key),
-            or_(CveCpeMatch.hi_key.is_(None), CveCpeMatch.hi_key >= base_key),
+        stmt = (
+            select(m.cve_id, m.criteria, m.vulnerable, m.version_start_including, m.version_start_excluding,
+                   m.version_end_including, m.version_end_excluding, m.decisive,
+                   Cve.seq, Cve.cvss_score, Cve.cvss_v31_vector, Cve.cvss_v40_vector, Cve.severity,
+                   Cve.description, Cve.last_modified, KevEntry.cve_id.label("kev_id"),
+                   EpssScore.score.label("epss"))
+            .join(Cve, Cve.cve_id == m.cve_id)
+            .outerjoin(KevEntry, KevEntry.cve_id == m.cve_id)
+            .outerjoin(EpssScore, EpssScore.cve_id == m.cve_id)
+            .where(
+                m.product.in_(list(products)),
+                m.lo_key <= full_key,
+                m.hi_key >= base_key,
+                m.vulnerable.is_(True),
+            )
         )
         return (await self.session.execute(stmt)).all()
 
     async def match_rows(self, ids: Sequence[str]) -> Sequence[Any]:
-        """The columns matching needs, without loading whole ORM objects."""
+        """What matching and its result need, with KEV and EPSS joined in (one query per 500 ids)."""
         out: list[Any] = []
         for chunk in _chunks(list(ids)):
             out.extend((await self.session.execute(
                 select(Cve.cve_id, Cve.seq, Cve.cvss_score, Cve.cvss_v31_vector, Cve.cvss_v40_vector, Cve.severity,
-                       Cve.description, Cve.last_modified, Cve.configurations).where(Cve.cve_id.in_(chunk))
+                       Cve.description, Cve.last_modified, KevEntry.cve_id.label("kev_id"),
+                       EpssScore.score.label("epss"))
+                .outerjoin(KevEntry, KevEntry.cve_id == Cve.cve_id)
+                .outerjoin(EpssScore, EpssScore.cve_id == Cve.cve_id)
+                .where(Cve.cve_id.in_(chunk))
             )).all())
+        return out
+
+    async def configurations_for(self, ids: Sequence[str]) -> dict[str, tuple[Any, Any]]:
+        out: dict[str, tuple[Any, Any]] = {}
+        for chunk in _chunks(list(ids)):
+            rows = await self.session.execute(
+                select(Cve.cve_id, Cve.last_modified, Cve.configurations).where(Cve.cve_id.in_(chunk)))
+            out.update({r[0]: (r[1], r[2]) for r in rows})
         return out
 
     def list_statement(

@@ -63,14 +63,14 @@ class _ConfigCache:
         self.size = size
         self.items: OrderedDict[tuple[str, str], tuple[Configuration, ...]] = OrderedDict()
 
-    def get(self, cve: Any) -> tuple[Configuration, ...]:
-        key = (cve.cve_id, cve.last_modified.isoformat() if cve.last_modified else "")
+    def get(self, cve_id: str, last_modified: Any, raw: Any) -> tuple[Configuration, ...]:
+        key = (cve_id, last_modified.isoformat() if last_modified else "")
         hit = self.items.get(key)
         if hit is not None:
             self.items.move_to_end(key)
             return hit
         try:
-            parsed = parse_configurations(cve.configurations or [])
+            parsed = parse_configurations(raw or [])
         except RecordError:
             parsed = ()
         self.items[key] = parsed
@@ -82,23 +82,22 @@ class _ConfigCache:
 _configs = _ConfigCache()
 
 
-def _row_criterion(row: Any) -> CpeCriterion | None:
-    cpe = _cpe(row.criteria)
+@lru_cache(maxsize=65536)
+def _criterion(criteria: str, vulnerable: bool, start_incl: str | None, start_excl: str | None,
+               end_incl: str | None, end_excl: str | None) -> CpeCriterion | None:
+    cpe = _cpe(criteria)
     if cpe is None:
         return None
-    return CpeCriterion(
-        criteria=row.criteria,
-        cpe=cpe,
-        vulnerable=row.vulnerable,
-        version_start_including=row.version_start_including,
-        version_start_excluding=row.version_start_excluding,
-        version_end_including=row.version_end_including,
-        version_end_excluding=row.version_end_excluding,
-    )
+    return CpeCriterion(criteria=criteria, cpe=cpe, vulnerable=vulnerable, version_start_including=start_incl,
+                        version_start_excluding=start_excl, version_end_including=end_incl,
+                        version_end_excluding=end_excl)
 
 
 async def match_target(session: AsyncSession, target: Target) -> list[tuple[Any, Confidence]]:
-    """CVEs whose NVD configurations include `target`, using the same logic as the in-memory index."""
+    """CVEs whose NVD configurations include `target`, using the same logic as the in-memory index.
+
+    Returns (row, confidence) pairs; a row has the CVE's id, seq, scores, description, `kev_id` and `epss`.
+    """
     full = target.full_version
     base = split_update(full)[0] if target.product in UPDATE_FIELD_PRODUCTS else full
     try:
@@ -107,23 +106,36 @@ async def match_target(session: AsyncSession, target: Target) -> list[tuple[Any,
         return []
     store = CveStore(session)
     rows = await store.candidate_criteria(sorted(product_group(target.product)), full_key, base_key)
-    hit_ids: set[str] = set()
+    hit: dict[str, bool] = {}  # cve id -> a decisive criterion hit
+    by_id: dict[str, Any] = {}
     for row in rows:
-        if row.cve_id in hit_ids:
+        if hit.get(row[0]):
             continue
-        crit = _row_criterion(row)
+        crit = _criterion(row[1], row[2], row[3], row[4], row[5], row[6])
         if crit is not None and criterion_hits(crit, target):
-            hit_ids.add(row.cve_id)
-    if not hit_ids:
+            hit[row[0]] = hit.get(row[0], False) or bool(row[7])
+            by_id[row[0]] = row
+    if not hit:
         return []
+    cves = list(by_id.values())
+    complex_ids = [c.cve_id for c in cves if not hit[c.cve_id]]
+    configs = await store.configurations_for(complex_ids) if complex_ids else {}
     out: list[tuple[Any, Confidence]] = []
-    for cve in await store.match_rows(sorted(hit_ids)):
-        record = CveRecord(cve_id=cve.cve_id, description="", published=None, last_modified=None,
-                           configurations=_configs.get(cve))
-        confidence = match_record(record, target)
+    for cve in cves:
+        if hit[cve.cve_id]:
+            # A criterion in a plain OR configuration hit: that configuration is true.
+            confidence: Confidence | None = Confidence.CONFIRMED
+        else:
+            modified, raw = configs.get(cve.cve_id, (None, []))
+            record = CveRecord(cve_id=cve.cve_id, description="", published=None, last_modified=None,
+                               configurations=_configs.get(cve.cve_id, modified, raw))
+            confidence = match_record(record, target)
+        if confidence is Confidence.CONFIRMED and target.backport_possible:
+            confidence = Confidence.POTENTIAL
         if confidence is not None:
             out.append((cve, confidence))
-    out.sort(key=lambda m: (-(m[0].cvss_score or 0.0), -m[0].seq))
+    # Highest score first; known-exploited before others of the same score; then newest.
+    out.sort(key=lambda m: (-(m[0].cvss_score or 0.0), m[0].kev_id is None, -m[0].seq))
     return out
 
 
@@ -134,27 +146,18 @@ async def match_service(
     target = Target.from_service(vendor=vendor, product=product, version=version, cpe=cpe)
     if target is None:
         return []
-    matches = await match_target(session, target)
-    if not matches:
-        return []
-    store = CveStore(session)
-    ids = [cve.cve_id for cve, _ in matches]
-    kev = await store.kev_for(ids)
-    epss = await store.epss_for(ids)
-    # Highest score first; known-exploited before others of the same score; then newest.
-    matches.sort(key=lambda m: (-(m[0].cvss_score or 0.0), m[0].cve_id not in kev, -m[0].seq))
     return [
         CveMatch(
             cve_id=cve.cve_id,
             cvss_score=cve.cvss_score,
             cvss_vector=cve.cvss_v31_vector or cve.cvss_v40_vector,
             severity=cve.severity,
-            kev=cve.cve_id in kev,
-            epss=epss[cve.cve_id].score if cve.cve_id in epss else None,
+            kev=cve.kev_id is not None,
+            epss=cve.epss,
             confidence=confidence.value,
             description=cve.description,
         )
-        for cve, confidence in matches
+        for cve, confidence in await match_target(session, target)
     ]
 
 
@@ -252,11 +255,10 @@ async def list_cves(session: AsyncSession, principal: Principal, q: CveQuery, *,
     confidence: dict[str, str] = {}
     if target is not None:
         matches = await match_target(session, target)
-        kev_ids = set(await store.kev_for([c.cve_id for c, _ in matches])) if q.kev is not None else set()
         rows = [
             c for c, conf in matches
             if (q.min_cvss is None or (c.cvss_score is not None and c.cvss_score >= q.min_cvss))
-            and (q.kev is None or (c.cve_id in kev_ids) == q.kev)
+            and (q.kev is None or (c.kev_id is not None) == q.kev)
         ]
         confidence = {c.cve_id: conf.value for c, conf in matches}
         rows.sort(key=lambda c: c.seq, reverse=True)

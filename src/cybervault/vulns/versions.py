@@ -28,6 +28,7 @@ __all__ = [
     "parse_version",
     "sortable_key",
     "split_update",
+    "version_key",
 ]
 
 
@@ -151,6 +152,12 @@ def compare_versions(a: str, b: str) -> int:
 _UPDATE_SUFFIX = re.compile(r"^(?P<base>.*?\d)(?P<update>p\d+|[a-z])$", re.IGNORECASE)
 
 
+def version_key(text: str) -> Key:
+    """The (cached) sort key of a version; raises InvalidVersion."""
+    return _key(text)
+
+
+@lru_cache(maxsize=65536)
 def split_update(version: str) -> tuple[str, str | None]:
     """`8.5p1` -> (`8.5`, `p1`); `1.3.3c` -> (`1.3.3`, `c`); `2.4.49` -> (`2.4.49`, None).
 

@@ -50,16 +50,19 @@ def upgrade() -> None:
         sa.Column("vendor", sa.String(128), nullable=False),
         sa.Column("product", sa.String(128), nullable=False),
         sa.Column("vulnerable", sa.Boolean, nullable=False),
+        sa.Column("decisive", sa.Boolean, nullable=False),
         sa.Column("criteria", sa.String(512), nullable=False),
         sa.Column("version_start_including", sa.String(128), nullable=True),
         sa.Column("version_start_excluding", sa.String(128), nullable=True),
         sa.Column("version_end_including", sa.String(128), nullable=True),
         sa.Column("version_end_excluding", sa.String(128), nullable=True),
-        sa.Column("lo_key", _VERSION_KEY, nullable=True),
-        sa.Column("hi_key", _VERSION_KEY, nullable=True),
+        sa.Column("lo_key", _VERSION_KEY, nullable=False),
+        sa.Column("hi_key", _VERSION_KEY, nullable=False),
     )
     op.create_index("ix_cve_cpe_matches_cve_id", "cve_cpe_matches", ["cve_id"])
     op.create_index("ix_cve_cpe_matches_product_vendor", "cve_cpe_matches", ["product", "vendor"])
+    op.create_index("ix_cve_cpe_matches_product_range", "cve_cpe_matches",
+                    ["product", "lo_key", "hi_key", "vulnerable"])
     op.create_table(
         "cve_kev",
         sa.Column("cve_id", sa.String(32), primary_key=True),
@@ -95,6 +98,7 @@ def downgrade() -> None:
     op.drop_table("cve_epss")
     op.drop_index("ix_cve_kev_date_added", table_name="cve_kev")
     op.drop_table("cve_kev")
+    op.drop_index("ix_cve_cpe_matches_product_range", table_name="cve_cpe_matches")
     op.drop_index("ix_cve_cpe_matches_product_vendor", table_name="cve_cpe_matches")
     op.drop_index("ix_cve_cpe_matches_cve_id", table_name="cve_cpe_matches")
     op.drop_table("cve_cpe_matches")
