@@ -155,3 +155,25 @@ async def test_wrong_content_type_and_unknown_field(org: OrgKeys, client: httpx.
     assert text.status_code == 415 and text.json()["error"]["code"] == "unsupported_media_type"
     unknown = await org.live.post("/v1/api_keys", json={"name": "x", "org_id": "org_evil"})
     assert unknown.status_code == 400 and unknown.json()["error"]["param"] == "org_id"
+
+
+async def test_key_revoked_by_another_process_stops_within_the_cache_ttl(org: OrgKeys) -> None:
+    from sqlalchemy import update
+
+    from cybervault.keys import principal_cache
+    from cybervault.keys.models import ApiKey
+    from cybervault.kit.db import utcnow
+    from tests.helpers import poll_until
+
+    made = (await org.live.post("/v1/api_keys", json={"name": "elsewhere"})).json()
+    async with org.client_for(made["secret"]) as client:
+        assert (await client.get("/v1/api_keys")).status_code == 200  # now cached in this process
+        async with org.app.state.db.session() as session:  # as `cybervault keys revoke` would, elsewhere
+            await session.execute(update(ApiKey).where(ApiKey.id == made["id"]).values(revoked_at=utcnow()))
+            await session.commit()
+
+        async def refused() -> bool:
+            return (await client.get("/v1/api_keys")).status_code == 401
+
+        await poll_until(refused, timeout=principal_cache.TTL_SECONDS + 3, interval=0.2,
+                         message="revocation to reach this process")

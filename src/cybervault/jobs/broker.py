@@ -82,8 +82,10 @@ class RedisStreamBroker:
         while True:
             try:
                 await self._ensure_group()
+                # One message per read: the runner asks for the next only when it has a free slot, so
+                # a busy worker never hoards ids that an idle worker could be running.
                 reply = await self.redis.xreadgroup(
-                    self.GROUP, consumer, {self.stream: ">"}, count=16, block=1000
+                    self.GROUP, consumer, {self.stream: ">"}, count=1, block=1000
                 )
             except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
                 self._group_ready = False

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cybervault.config import Settings
-from cybervault.keys import management
+from cybervault.keys import management, principal_cache
 from cybervault.keys.schemas import ApiKeyCreate, ApiKeyRoll
 from cybervault.kit.auth import Principal, require
 from cybervault.kit.deps import app_settings, db_session
@@ -45,6 +45,7 @@ async def revoke_api_key(key_id: str = KeyId, principal: Principal = Depends(req
                          session: AsyncSession = Depends(db_session)) -> dict[str, Any]:
     key = await management.revoke_key(session, principal, key_id)
     await session.commit()
+    principal_cache.invalidate(key.id)  # after commit, so no request can re-cache the old state
     return management.render_key(key)
 
 
@@ -58,4 +59,5 @@ async def roll_api_key(body: ApiKeyRoll | None = None, key_id: str = KeyId,
     key, secret = await management.roll_key(session, principal, key_id, grace,
                                             settings.secret_key.get_secret_value())
     await session.commit()
+    principal_cache.invalidate(key_id)  # the old key's expiry changed
     return management.render_key(key, secret)

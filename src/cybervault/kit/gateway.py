@@ -167,6 +167,8 @@ class ApiGateway:
                                  "Treat a key sent in a URL as leaked and roll it.", param="api_key")
 
     async def _authenticate(self, headers: dict[str, str], ctx: RequestContext) -> Principal:
+        from cybervault.keys import principal_cache
+        from cybervault.keys.secrets import hash_key
         from cybervault.keys.service import authenticate
 
         auth = headers.get("authorization", "")
@@ -174,13 +176,19 @@ class ApiGateway:
         token = token.strip()
         principal = None
         if scheme.lower() == "bearer" and 0 < len(token) <= 128:
-            db: Database = self.state.db
-            try:
-                async with db.session() as session:
-                    principal, key = await authenticate(session, token, self.settings.secret_key.get_secret_value(),
-                                                        self.settings.rate_limit_per_minute)
-            except (OSError, ConnectionError) as exc:
-                raise ServiceUnavailable("The database is unreachable; retry shortly.") from exc
+            secret = self.settings.secret_key.get_secret_value()
+            key_hash = hash_key(token, secret)
+            principal = principal_cache.get(key_hash)
+            if principal is None:
+                db: Database = self.state.db
+                try:
+                    async with db.session() as session:
+                        principal, key = await authenticate(session, token, secret,
+                                                            self.settings.rate_limit_per_minute)
+                except (OSError, ConnectionError) as exc:
+                    raise ServiceUnavailable("The database is unreachable; retry shortly.") from exc
+                if principal is not None and key is not None:
+                    principal_cache.put(key_hash, principal, key.expires_at)
             if principal is not None:
                 self._touch(principal.key_id)
                 return principal

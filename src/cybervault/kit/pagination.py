@@ -32,7 +32,8 @@ def _check_cursor(value: str | None, param: str) -> str | None:
     return value
 
 
-def page_params(
+# async so FastAPI runs it inline instead of hopping to a worker thread on every list request
+async def page_params(
     request: Request,
     limit: int = Query(10, description="Number of objects to return, 1 to 100."),
     starting_after: str | None = Query(None, description="Object id: return objects created before it."),
