@@ -28,7 +28,7 @@ def _days(n: float) -> dt.datetime:
 
 async def _results(db: Any, org: OrgKeys, livemode: bool = False) -> dict[str, ControlResult]:
     async with db.session() as session:
-        return await control_results(session, org.id, livemode, dt.datetime.now(dt.UTC))
+        return await control_results(session, org.id, livemode, dt.datetime.now(dt.UTC), parallel=True)
 
 
 async def _add(db: Any, *rows: Any) -> list[str]:

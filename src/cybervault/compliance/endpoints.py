@@ -40,7 +40,8 @@ async def get_posture(
     session: AsyncSession = Depends(db_session),
 ) -> JSONResponse:
     selected = service.parse_frameworks(frameworks)
-    posture, now = await service.compute_posture(session, principal.org_id, principal.livemode, selected)
+    posture, now = await service.compute_posture(session, principal.org_id, principal.livemode, selected,
+                                                 parallel=True)
     # The body is plain JSON types already; skipping FastAPI's generic re-encoding of ~200 kB matters here.
     return JSONResponse(render_posture(posture, livemode=principal.livemode, evaluated_at=now))
 
@@ -138,7 +139,8 @@ async def export_posture(
         raise InvalidRequest(f"Unknown format '{format}'. Allowed values: {', '.join(EXPORT_FORMATS)}.",
                              param="format", extra={"allowed_values": list(EXPORT_FORMATS)})
     selected = service.parse_frameworks(frameworks)
-    posture, now = await service.compute_posture(session, principal.org_id, principal.livemode, selected)
+    posture, now = await service.compute_posture(session, principal.org_id, principal.livemode, selected,
+                                                 parallel=True)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     if format == "csv":
         return Response(to_csv(posture), media_type="text/csv; charset=utf-8",

@@ -56,11 +56,23 @@ async def save_requirement_statuses(
             )
 
 
-async def evaluation_state(session: AsyncSession, org_id: str, livemode: bool) -> EvaluationState:
+async def lock_evaluation_state(session: AsyncSession, org_id: str, livemode: bool) -> EvaluationState:
+    """The tenant's state row, locked for this transaction so two evaluations of one tenant run in turn
+    (otherwise both could see the same flip and record its event twice). SQLite's BEGIN IMMEDIATE
+    already serialises writers."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        await session.execute(pg_insert(EvaluationState).values(org_id=org_id, livemode=livemode)
+                              .on_conflict_do_nothing())
+        stmt = select(EvaluationState).where(EvaluationState.org_id == org_id,
+                                             EvaluationState.livemode == livemode).with_for_update()
+        return (await session.scalars(stmt)).one()
     state = await session.get(EvaluationState, (org_id, livemode))
     if state is None:
         state = EvaluationState(org_id=org_id, livemode=livemode)
         session.add(state)
+        await session.flush()
     return state
 
 

@@ -41,16 +41,19 @@ def parse_frameworks(value: str | None) -> list[str]:
 
 
 async def control_results(session: AsyncSession, org_id: str, livemode: bool,
-                          now: dt.datetime) -> dict[str, ControlResult]:
+                          now: dt.datetime, *, parallel: bool = False) -> dict[str, ControlResult]:
     attestations = await repo.tenant_attestations(session, org_id, livemode)
-    return await evaluate_controls(session, org_id, livemode, now=now, attestations=attestations)
+    return await evaluate_controls(session, org_id, livemode, now=now, attestations=attestations,
+                                   parallel=parallel)
 
 
 async def compute_posture(session: AsyncSession, org_id: str, livemode: bool,
-                          frameworks: list[str] | None = None,
-                          now: dt.datetime | None = None) -> tuple[Posture, dt.datetime]:
+                          frameworks: list[str] | None = None, now: dt.datetime | None = None,
+                          *, parallel: bool = False) -> tuple[Posture, dt.datetime]:
+    """Posture now. `parallel` spends extra connections to answer an API request sooner; background
+    evaluations leave it off so a burst of them cannot drain the connection pool."""
     now = now or utcnow()
-    results = await control_results(session, org_id, livemode, now)
+    results = await control_results(session, org_id, livemode, now, parallel=parallel)
     return evaluate_posture(get_catalog(), results, frameworks), now
 
 
@@ -91,6 +94,7 @@ async def evaluate_and_record(session: AsyncSession, org_id: str, livemode: bool
     The first evaluation of a tenant is its baseline: statuses are stored without events, since
     nothing "changed" from the organisation's point of view.
     """
+    state = await repo.lock_evaluation_state(session, org_id, livemode)
     now = utcnow()
     posture, _ = await compute_posture(session, org_id, livemode, now=now)
     new = {key: status.value for key, status in posture.statuses().items()}
@@ -105,7 +109,6 @@ async def evaluate_and_record(session: AsyncSession, org_id: str, livemode: bool
         obj = _requirement_object(posture, fw, req, before, livemode, now)
         record_event(session, org_id=org_id, livemode=livemode, type="compliance.changed", obj=obj,
                      extra={"previous_attributes": {"status": before}})
-    state = await repo.evaluation_state(session, org_id, livemode)
     state.last_evaluated_at = now
     snapshot = None
     due = state.last_snapshot_at is None or now - state.last_snapshot_at >= SNAPSHOT_EVERY

@@ -52,7 +52,7 @@ def _attestation_evidence(att: Attestation, *, expired: bool) -> Evidence:
 async def evaluate_controls(
     session: AsyncSession, org_id: str, livemode: bool, *, now: dt.datetime,
     attestations: Iterable[Attestation] = (), catalog: Catalog | None = None,
-    thresholds: Thresholds | None = None,
+    thresholds: Thresholds | None = None, parallel: bool = False,
 ) -> dict[str, ControlResult]:
     catalog = catalog or get_catalog()
     by_control: dict[str, list[Attestation]] = {}
@@ -69,7 +69,7 @@ async def evaluate_controls(
             results[control.id] = attested
         else:
             automated.append(control)
-    if automated:
+    if automated and parallel:
         await _prefetch(ctx)
     for control in automated:
         results[control.id] = await _run(ctx, control.id, control.evaluator)
