@@ -64,6 +64,7 @@ async def test_sigkill_mid_delivery_loses_no_event(pg_database: str) -> None:
            "CYBERVAULT_SECRET_KEY": settings.secret_key.get_secret_value(),
            "CYBERVAULT_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8", "CYBERVAULT_WEBHOOK_RETRY_SCALE": "0.001",
            "CYBERVAULT_JOB_LEASE_SECONDS": "3", "CYBERVAULT_RECONCILE_INTERVAL_SECONDS": "0.3",
+           "CYBERVAULT_WEBHOOK_TIMEOUT_SECONDS": "3", "CYBERVAULT_WEBHOOK_CONNECT_TIMEOUT_SECONDS": "2",
            "CYBERVAULT_WORKER_CONCURRENCY": "8", "CYBERVAULT_LOG_LEVEL": "error"}
     db = Database(pg_database, pool_size=4)
     workers: list[subprocess.Popen[bytes]] = []

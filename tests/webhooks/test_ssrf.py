@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from cybervault.kit.errors import UnsafeUrl
+from cybervault.webhooks import http as webhook_http
 from cybervault.webhooks import ssrf
 from cybervault.webhooks.http import post_json
 from tests.conftest import base_settings
@@ -17,6 +17,7 @@ from tests.webhooks.conftest import emit
 from tests.webhooks.receiver import Receiver
 
 LOOPBACK_ONLY = ["127.0.0.0/8", "::1/128"]
+Opened = list[tuple[str, int]]
 
 
 @pytest.fixture
@@ -34,16 +35,16 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def connects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Records every outgoing request the delivery client starts."""
-    seen: list[str] = []
-    original = httpx.AsyncClient.stream
+def connects(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Records every socket the delivery client opens."""
+    seen: list[tuple[str, int]] = []
+    original = webhook_http._open_tcp
 
-    def spy(self: httpx.AsyncClient, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(str(url))
-        return original(self, method, url, *args, **kwargs)
+    async def spy(host: str, port: int) -> Any:
+        seen.append((host, port))
+        return await original(host, port)
 
-    monkeypatch.setattr(httpx.AsyncClient, "stream", spy)
+    monkeypatch.setattr(webhook_http, "_open_tcp", spy)
     return seen
 
 
@@ -58,7 +59,7 @@ def connects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     ("http://224.0.0.1/", "multicast"),
 ])
 async def test_forbidden_addresses_are_refused_at_creation(org: OrgKeys, dns: dict[str, list[str]],
-                                                           connects: list[str], url: str, reason: str) -> None:
+                                                           connects: Opened, url: str, reason: str) -> None:
     response = await org.live.post("/v1/webhook_endpoints", json={"url": url, "enabled_events": ["*"]})
     assert response.status_code == 400
     error = response.json()["error"]
@@ -68,7 +69,7 @@ async def test_forbidden_addresses_are_refused_at_creation(org: OrgKeys, dns: di
 
 
 async def test_hostname_resolving_to_a_private_address_is_refused(org: OrgKeys, dns: dict[str, list[str]],
-                                                                  connects: list[str]) -> None:
+                                                                  connects: Opened) -> None:
     dns["hooks.internal.example"] = ["127.0.0.5", "10.20.30.40"]  # one bad address is enough
     response = await org.live.post("/v1/webhook_endpoints",
                                    json={"url": "https://hooks.internal.example/x", "enabled_events": ["*"]})
@@ -110,7 +111,7 @@ async def test_unresolvable_host_is_a_clear_error(dns: dict[str, list[str]]) -> 
 
 
 async def test_dns_change_after_creation_is_refused_at_delivery(org: OrgKeys, dns: dict[str, list[str]],
-                                                                connects: list[str], receiver: Receiver) -> None:
+                                                                connects: Opened, receiver: Receiver) -> None:
     dns["hooks.example"] = ["127.0.0.1"]
     url = f"http://hooks.example:{receiver.port}/hook"
     created = await org.live.post("/v1/webhook_endpoints", json={"url": url, "enabled_events": ["*"]})

@@ -11,38 +11,15 @@ from cybervault.events.models import Event
 from cybervault.jobs.registry import job_handler, periodic
 from cybervault.jobs.runner import JobContext
 from cybervault.kit.db import utcnow
-from cybervault.webhooks.delivery import enqueue_delivery
-from cybervault.webhooks.models import Delivery, WebhookEndpoint
-from cybervault.webhooks.service import subscribes
+from cybervault.webhooks import fanout
 
 PRUNE_BATCH = 5000
 
 
-@job_handler("events.dispatch", max_attempts=10)
+@job_handler(fanout.DISPATCH_KIND, max_attempts=10)
 async def dispatch_event(ctx: JobContext) -> dict[str, Any]:
-    event_id = str(ctx.payload["event_id"])
-    async with ctx.db.session() as session, session.begin():
-        event = await session.get(Event, event_id)
-        if event is None:
-            return {"deliveries": 0, "skipped": "no such event"}
-        if event.type == "webhook.test":
-            return {"deliveries": 0, "skipped": "test events are delivered to their one endpoint directly"}
-        endpoints = (await session.scalars(
-            select(WebhookEndpoint).where(WebhookEndpoint.org_id == event.org_id,
-                                          WebhookEndpoint.livemode == event.livemode,
-                                          WebhookEndpoint.status == "enabled"))).all()
-        # A crashed earlier run may have committed some deliveries already: do not duplicate them.
-        done = set((await session.scalars(
-            select(Delivery.target_id).where(Delivery.event_id == event.id,
-                                             Delivery.target_type == "webhook_endpoint"))).all())
-        count = 0
-        for endpoint in endpoints:
-            if endpoint.id in done or not subscribes(endpoint.enabled_events, event.type):
-                continue
-            enqueue_delivery(session, org_id=event.org_id, livemode=event.livemode, target_type="webhook_endpoint",
-                             target_id=endpoint.id, event_id=event.id, event_type=event.type)
-            count += 1
-    return {"deliveries": count}
+    """Deliveries for this event (and other queued ones, batched); first attempts are sent inline."""
+    return await fanout.dispatch(ctx)
 
 
 @job_handler("events.prune", max_attempts=3)

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cybervault.config import Settings
 from cybervault.events.models import Event
 from cybervault.events.service import render_event
+from cybervault.jobs.models import Job
 from cybervault.jobs.service import enqueue
 from cybervault.kit.db import Database, utcnow
 from cybervault.kit.ids import new_id
@@ -62,6 +63,7 @@ class SendContext:
     settings: Settings
     db: Database
     attempt: int = 1
+    target: Any = None  # the target row when the caller already loaded it (saves a query)
 
     def session(self) -> Any:
         """A new database session (async context manager)."""
@@ -101,19 +103,27 @@ def next_delay(attempts_made: int, scale: float) -> float | None:
 def enqueue_delivery(session: AsyncSession, *, org_id: str, livemode: bool, target_type: str, target_id: str,
                      event_id: str, event_type: str) -> Delivery:
     """Add a delivery and its first job to the caller's transaction (sent once it commits)."""
+    delivery, _job = add_delivery(session, org_id=org_id, livemode=livemode, target_type=target_type,
+                                  target_id=target_id, event_id=event_id, event_type=event_type)
+    return delivery
+
+
+def add_delivery(session: AsyncSession, *, org_id: str, livemode: bool, target_type: str, target_id: str,
+                 event_id: str, event_type: str, first_run_at: dt.datetime | None = None) -> tuple[Delivery, Job]:
+    """enqueue_delivery(), also returning the first attempt's job (which may be due later)."""
     now = utcnow()
     delivery = Delivery(id=new_id("wd"), org_id=org_id, livemode=livemode, target_type=target_type,
                         target_id=target_id, event_id=event_id, event_type=event_type, status="pending",
                         attempt_count=0, next_attempt_at=now, created_at=now, updated_at=now)
     session.add(delivery)
-    schedule_attempt(session, delivery, now)
-    return delivery
+    job = schedule_attempt(session, delivery, first_run_at or now)
+    return delivery, job
 
 
-def schedule_attempt(session: AsyncSession, delivery: Delivery, run_at: dt.datetime) -> None:
+def schedule_attempt(session: AsyncSession, delivery: Delivery, run_at: dt.datetime) -> Job:
     delivery.next_attempt_at = run_at
-    enqueue(session, JOB_KIND, {"delivery_id": delivery.id, "attempt": delivery.attempt_count + 1},
-            run_at=run_at, org_id=delivery.org_id)
+    return enqueue(session, JOB_KIND, {"delivery_id": delivery.id, "attempt": delivery.attempt_count + 1},
+                   run_at=run_at, org_id=delivery.org_id)
 
 
 # ---- per-target concurrency (in-process; across processes it is best effort) ----------------------
@@ -127,7 +137,8 @@ _slots: dict[tuple[int, str, str], _Slots] = {}
 
 
 @asynccontextmanager
-async def target_slot(target_type: str, target_id: str, limit: int) -> Any:
+async def target_slot(target_type: str, target_id: str, limit: int, *, queue: int | None = None,
+                      wait: float = SLOT_WAIT_SECONDS) -> Any:
     """Yield True holding one of `limit` slots for this target, or False if none freed up quickly.
 
     Only limit/2 callers may queue for a busy target; the rest get False at once and reschedule, so
@@ -137,12 +148,12 @@ async def target_slot(target_type: str, target_id: str, limit: int) -> Any:
     slots = _slots.get(key)
     if slots is None:
         slots = _slots[key] = _Slots(asyncio.Semaphore(limit))
-    if slots.semaphore.locked() and slots.waiting >= max(1, limit // 2):
+    if slots.semaphore.locked() and slots.waiting >= (max(1, limit // 2) if queue is None else queue):
         yield False
         return
     slots.waiting += 1
     try:
-        await asyncio.wait_for(slots.semaphore.acquire(), SLOT_WAIT_SECONDS)
+        await asyncio.wait_for(slots.semaphore.acquire(), wait)
     except TimeoutError:
         yield False
         return
@@ -193,40 +204,54 @@ async def run_delivery_job(job: JobContext) -> dict[str, Any]:
 async def record_attempt(db: Database, delivery_id: str, attempt: int, result: SendResult, settings: Settings,
                          hook: ResultHook | None) -> str:
     """Write the attempt and the delivery's new state (and the next attempt's job) in one transaction."""
-    now = utcnow()
     async with db.session() as session, session.begin():
-        delivery = await session.get(Delivery, delivery_id, with_for_update=_for_update(session))
-        if delivery is None:
-            return "missing"
-        session.add(DeliveryAttempt(
-            id=new_id("wda"), delivery_id=delivery.id, attempt_number=attempt, succeeded=result.ok,
-            status_code=result.status_code, latency_ms=result.latency_ms,
-            response_excerpt=result.response_excerpt, error=result.error, created_at=now))
-        if delivery.status != "pending" or delivery.attempt_count >= attempt:
-            return delivery.status  # a concurrent duplicate already recorded this attempt
-        delivery.attempt_count = attempt
-        delivery.last_attempt_at = now
-        delivery.last_status_code = result.status_code
-        delivery.last_error = result.error
-        delivery.updated_at = now
-        if result.ok:
-            delivery.status, delivery.next_attempt_at = "succeeded", None
+        return await apply_result(session, delivery_id, attempt, result, settings, hook)
+
+
+def attempt_row(delivery_id: str, attempt: int, result: SendResult, now: dt.datetime) -> DeliveryAttempt:
+    return DeliveryAttempt(
+        id=new_id("wda"), delivery_id=delivery_id, attempt_number=attempt, succeeded=result.ok,
+        status_code=result.status_code, latency_ms=result.latency_ms, response_excerpt=result.response_excerpt,
+        error=result.error, created_at=now)
+
+
+async def apply_result(session: AsyncSession, delivery_id: str, attempt: int, result: SendResult,
+                       settings: Settings, hook: ResultHook | None) -> str:
+    """Record one attempt inside the caller's transaction; returns the delivery's status."""
+    now = utcnow()
+    delivery = await session.get(Delivery, delivery_id, with_for_update=_for_update(session))
+    if delivery is None:
+        return "missing"
+    session.add(attempt_row(delivery.id, attempt, result, now))
+    if delivery.status != "pending" or delivery.attempt_count >= attempt:
+        return delivery.status  # a concurrent duplicate already recorded this attempt
+    delivery.attempt_count = attempt
+    delivery.last_attempt_at = now
+    delivery.last_status_code = result.status_code
+    delivery.last_error = result.error
+    delivery.updated_at = now
+    if result.ok:
+        delivery.status, delivery.next_attempt_at = "succeeded", None
+    else:
+        delay = None if result.gone else next_delay(attempt, settings.webhook_retry_scale)
+        if delay is None:
+            delivery.status, delivery.next_attempt_at = "failed", None
         else:
-            delay = None if result.gone else next_delay(attempt, settings.webhook_retry_scale)
-            if delay is None:
-                delivery.status, delivery.next_attempt_at = "failed", None
-            else:
-                schedule_attempt(session, delivery, now + dt.timedelta(seconds=delay))
-        if hook is not None:
-            await hook(session, delivery, result)
-        return delivery.status
+            schedule_attempt(session, delivery, now + dt.timedelta(seconds=delay))
+    if hook is not None:
+        await hook(session, delivery, result)
+    return delivery.status
 
 
 async def _finish_without_attempt(db: Database, delivery: Delivery, reason: str) -> None:
     async with db.session() as session, session.begin():
-        await session.execute(
-            update(Delivery).where(Delivery.id == delivery.id, Delivery.status == "pending")
-            .values(status="failed", last_error=reason, next_attempt_at=None, updated_at=utcnow()))
+        await fail_without_attempt(session, delivery.id, reason)
+
+
+async def fail_without_attempt(session: AsyncSession, delivery_id: str, reason: str) -> None:
+    await session.execute(
+        update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "pending")
+        .values(status="failed", last_error=reason, next_attempt_at=None, updated_at=utcnow()))
 
 
 async def _defer(db: Database, delivery: Delivery, attempt: int) -> None:

@@ -35,8 +35,10 @@ def encode_event(event: dict[str, object]) -> bytes:
 
 
 async def send_to_endpoint(ctx: SendContext) -> SendResult:
-    async with ctx.session() as session:
-        endpoint = await session.get(WebhookEndpoint, ctx.delivery.target_id)
+    endpoint = ctx.target
+    if endpoint is None:
+        async with ctx.session() as session:
+            endpoint = await session.get(WebhookEndpoint, ctx.delivery.target_id)
     if endpoint is None:
         raise TargetUnavailable("The webhook endpoint was deleted.")
     if endpoint.status != "enabled":
@@ -68,3 +70,11 @@ async def endpoint_outcome(session: AsyncSession, delivery: Delivery, result: Se
         endpoint.status = "disabled"
         endpoint.disabled_reason = "Every delivery failed for 5 days."
         endpoint.updated_at = now
+
+
+async def clear_failing(session: AsyncSession, endpoint_ids: list[str]) -> None:
+    """Batch form of endpoint_outcome() for successes."""
+    if endpoint_ids:
+        await session.execute(update(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids),
+                                                            WebhookEndpoint.failing_since.is_not(None))
+                              .values(failing_since=None))
