@@ -32,7 +32,8 @@ REASONS = {200: "OK", 204: "No Content", 301: "Moved Permanently", 410: "Gone", 
 
 
 class Receiver:
-    def __init__(self, responder: Responder | None = None, *, delay: float = 0.0) -> None:
+    def __init__(self, responder: Responder | None = None, *, delay: float = 0.0, tls: Any = None) -> None:
+        self.tls = tls
         self.responder = responder or always(200)
         self.delay = delay
         self.requests: list[Received] = []
@@ -44,10 +45,10 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/hook"
 
     async def start(self) -> Receiver:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -93,7 +94,7 @@ class Receiver:
                 writer.write(f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}\r\nContent-Type: text/plain\r\n"
                              f"{extra}Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
                 await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError, asyncio.CancelledError):
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError, asyncio.CancelledError, OSError):
             return
         finally:
             writer.close()
