@@ -46,10 +46,10 @@ def add_timeline(session: AsyncSession, incident: Incident, type: str, actor: st
 
 
 async def emit(session: AsyncSession, incident: Incident, event_type: str, channels: list[NotificationChannel],
-               extra: dict[str, Any] | None = None) -> None:
+               extra: dict[str, Any] | None = None, *, rendered: dict[str, Any] | None = None) -> None:
     """Record the event (webhook endpoints get it from the event fan-out) and queue channel deliveries."""
     event = record_event(session, org_id=incident.org_id, livemode=incident.livemode, type=event_type,
-                         obj=render_incident(incident), extra=extra)
+                         obj=rendered or render_incident(incident), extra=extra)
     targets = notify_channels(session, channels, incident, event)
     if targets:
         add_timeline(session, incident, "notification.queued", "system:notify",
@@ -106,8 +106,9 @@ async def create_incident(session: AsyncSession, principal: Principal, body: Inc
         add_timeline(session, incident, "gdpr.clock_started", TRIAGE_ACTOR,
                      f"Personal data breach: notify the supervisory authority by {iso(incident.notify_authority_by)}.",
                      {"notify_authority_by": iso(incident.notify_authority_by)})
-    await emit(session, incident, "incident.created", channels)
-    await emit(session, incident, "incident.triaged", channels)
+    rendered = render_incident(incident)
+    await emit(session, incident, "incident.created", channels, rendered=rendered)
+    await emit(session, incident, "incident.triaged", channels, rendered=rendered)
     await session.flush()
     return incident, True
 

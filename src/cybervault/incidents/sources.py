@@ -69,9 +69,14 @@ def _model(module: str, name: str) -> Any | None:
         return None
 
 
+def _asset_columns(model: Any) -> tuple[Any, ...]:
+    # Plain columns, not ORM entities: triage only reads them, and entity loading costs CPU per row.
+    return (model.id, model.target, model.kind, model.name, model.tags, model.criticality)
+
+
 def _asset_facts(row: Any) -> AssetFacts:
-    return AssetFacts(id=row.id, target=row.target, kind=row.kind, name=getattr(row, "name", None),
-                      tags=list(row.tags or []), criticality=row.criticality or "medium")
+    return AssetFacts(id=row.id, target=row.target, kind=row.kind, name=row.name, tags=list(row.tags or []),
+                      criticality=row.criticality or "medium")
 
 
 def _supernets(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[str]:
@@ -122,12 +127,14 @@ async def match_systems(session: AsyncSession, principal: Principal, systems: li
             targets.update(dict.fromkeys(str(h) for h in (net.hosts() if net.num_addresses > 2 else net)))
     found: dict[str, AssetFacts] = {}
     if ids:
-        for row in (await session.scalars(select(asset_model).where(*tenant, asset_model.id.in_(ids)))).all():
+        stmt = select(*_asset_columns(asset_model)).where(*tenant, asset_model.id.in_(ids))
+        for row in (await session.execute(stmt)).all():
             found[row.id] = _asset_facts(row)
     wanted = list(targets)
     for start in range(0, len(wanted), 2000):  # stay far below bind-parameter limits
-        stmt = select(asset_model).where(*tenant, asset_model.target.in_(wanted[start:start + 2000]))
-        for row in (await session.scalars(stmt.limit(MAX_ASSETS))).all():
+        stmt = select(*_asset_columns(asset_model)).where(*tenant,
+                                                          asset_model.target.in_(wanted[start:start + 2000]))
+        for row in (await session.execute(stmt.limit(MAX_ASSETS))).all():
             found[row.id] = _asset_facts(row)
         if len(found) >= MAX_ASSETS:
             break
@@ -158,11 +165,12 @@ async def open_findings(session: AsyncSession, principal: Principal, hosts: list
     finding_model = _model("cybervault.scans.models", "Finding")
     if finding_model is None or not hosts:
         return []
-    stmt = (select(finding_model)
+    f = finding_model
+    stmt = (select(f.id, f.host, f.port, f.type, f.severity, f.cve, f.kev, f.cvss)
             .where(finding_model.org_id == principal.org_id, finding_model.livemode == principal.livemode,
                    finding_model.host.in_(sorted(set(hosts))[:MAX_CIDR_EXPANSION]), finding_model.status == "open")
             .limit(MAX_FINDINGS * 5))
-    rows = (await session.scalars(stmt)).all()
+    rows = (await session.execute(stmt)).all()
     facts = [FindingFacts(id=r.id, host=r.host, port=r.port, type=r.type, severity=r.severity, cve=r.cve,
                           kev=bool(r.kev), cvss=r.cvss) for r in rows]
     rank = {"critical": 4, "high": 3, "medium": 2, "low": 1}
