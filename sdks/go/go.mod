@@ -1,0 +1,3 @@
+module github.com/cybervault/sdk-go
+
+go 1.19
