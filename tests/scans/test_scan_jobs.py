@@ -56,6 +56,15 @@ async def test_wait_zero_gives_202_with_progress_then_cancel_stops_within_a_seco
         return scan if scan.status == "running" else None
 
     scan = await poll_until(running, timeout=10, message="scan to start running")
+
+    async def swept() -> dict[str, Any] | None:
+        seen = (await org.live.get(f"/v1/threats/scans/{body['id']}")).json()
+        return seen if seen["progress"]["ports_done"] == 1 else None
+
+    # Progress is visible while the scan runs: the sweep is done, fingerprinting is not.
+    midway = await poll_until(swept, timeout=5, interval=0.05, message="progress while running")
+    assert midway["status"] == "running" and 0 < midway["progress"]["percent"] < 100
+    assert midway["progress"]["ports_total"] == 1 and midway["progress"]["hosts_total"] == 1
     canceled_at = time.monotonic()
     cancel = await org.live.post(f"/v1/threats/scans/{body['id']}/cancel")
     assert cancel.status_code == 200 and cancel.json()["status"] == "canceled"

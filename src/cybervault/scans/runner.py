@@ -92,7 +92,7 @@ class ScanExecution:
             return {"scan_id": self.scan_id, "status": "failed"}
         if include_vulns:
             self._matcher = load_matcher()
-        watcher = asyncio.create_task(self._watch())
+        watcher = asyncio.create_task(self._monitor())
         try:
             results = run_scan(scope.engine_targets, engine_options(depth), on_progress=self._on_progress,
                                cancel=self.cancel)
@@ -105,16 +105,18 @@ class ScanExecution:
             raise
         except Exception as exc:  # engine or storage error: the scan ends failed with the reason
             log.warning("scans.run_failed", scan_id=self.scan_id, error=repr(exc))
-            await self._finish(error=f"The scan stopped with an error: {type(exc).__name__}: {exc}")
-            return {"scan_id": self.scan_id, "status": "failed"}
+            if await self._finish(error=f"The scan stopped with an error: {type(exc).__name__}: {exc}"):
+                return {"scan_id": self.scan_id, "status": "failed"}
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-        if self.cancel.is_set():
-            return {"scan_id": self.scan_id, "status": "canceled" if not self.lost else "superseded"}
-        await self._finish(asset_ids=scope.asset_ids)
-        return {"scan_id": self.scan_id, "status": "completed"}
+        if not self.cancel.is_set() and await self._finish(asset_ids=scope.asset_ids):
+            return {"scan_id": self.scan_id, "status": "completed"}
+        async with db.session() as session:
+            status = await session.scalar(select(Scan.status).where(Scan.id == self.scan_id))
+        # Canceled by the user, or another attempt owns the scan now (this worker's lease was lost).
+        return {"scan_id": self.scan_id, "status": "canceled" if status == "canceled" else "superseded"}
 
     async def _store_host(self, host: HostResult) -> None:
         async with self.ctx.db.session() as session, session.begin():
@@ -132,49 +134,57 @@ class ScanExecution:
                 scan.progress = self._progress_dict(self._progress)
             scan.updated_at = utcnow()
 
-    async def _finish(self, *, error: str | None = None, asset_ids: list[str] | None = None) -> None:
+    async def _finish(self, *, error: str | None = None, asset_ids: list[str] | None = None) -> bool:
+        """Completes or fails the scan; False if it was canceled or taken over meanwhile."""
         async with self.ctx.db.session() as session, session.begin():
             scan = await self._owned(session)
             if scan is None:
-                return
+                return False
             if self._progress is not None:
                 scan.progress = self._progress_dict(self._progress)
             if error is not None:
                 await fail_scan(session, scan, error)
             else:
                 await complete_scan(session, scan, asset_ids=asset_ids)
+        return True
 
     @staticmethod
     def _progress_dict(progress: Progress) -> dict[str, Any]:
         data = asdict(progress)
-        data["percent"] = round(float(data["percent"]), 1)
+        # 100 means completed, which only the final write says (detection may still be running).
+        data["percent"] = min(99.9, round(float(data["percent"]), 1))
         return data
 
     async def _on_progress(self, progress: Progress) -> None:
-        self._progress = progress
-        now = time.monotonic()
-        if now - self._last_write < PROGRESS_EVERY:
-            return
-        self._last_write = now
+        self._progress = progress  # written by _monitor, at most every PROGRESS_EVERY seconds
+
+    async def _write_progress(self, progress: Progress) -> None:
         async with self.ctx.db.session() as session, session.begin():
             result = await session.execute(
                 update(Scan).where(Scan.id == self.scan_id, Scan.status == "running", Scan.attempts == self.attempt)
                 .values(progress=self._progress_dict(progress), updated_at=utcnow()))
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not result.rowcount:  # type: ignore[attr-defined]  # canceled, or another attempt owns it
             self.lost = True
             self.cancel.set()
-            return
-        if not await self.ctx.heartbeat():  # our lease was taken over by another worker
+        elif not await self.ctx.heartbeat():  # our job lease was taken over by another worker
             self.lost = True
             self.cancel.set()
 
-    async def _watch(self) -> None:
-        """Sets the engine's cancel event soon after the scan is canceled (or taken over)."""
+    async def _monitor(self) -> None:
+        """Writes the latest progress (throttled) and sets the engine's cancel event soon after the scan
+        is canceled or taken over."""
+        written: Progress | None = None
         while not self.cancel.is_set():
             await asyncio.sleep(WATCH_EVERY)
+            progress = self._progress
+            if progress is not None and progress != written and time.monotonic() - self._last_write >= PROGRESS_EVERY:
+                self._last_write = time.monotonic()
+                written = progress
+                await self._write_progress(progress)
+                continue
             async with self.ctx.db.session() as session:
                 row = (await session.execute(
                     select(Scan.status, Scan.attempts).where(Scan.id == self.scan_id))).first()
             if row is None or row[0] != "running" or row[1] != self.attempt:
-                self.lost = row is not None and row[0] == "running"
+                self.lost = True
                 self.cancel.set()
