@@ -44,7 +44,7 @@ type Error struct {
 	// Body is the decoded JSON error body as sent: {"error": {…}} (nil without a response).
 	Body map[string]any
 	// Scan is the scan as last seen, for KindScanTimeout.
-	Scan *Scan
+	Scan  *Scan
 	cause error
 }
 
