@@ -73,7 +73,7 @@ async def test_go_sdk(sdk_env: dict[str, str]) -> None:
     # A build cache that outlives the run keeps later runs fast; standard library only, so no downloads.
     cache = Path(tempfile.gettempdir()) / "cybervault-sdk-go"
     env = {**sdk_env, "GOCACHE": str(cache / "build"), "GOPATH": str(cache / "path"), "GOFLAGS": "-mod=mod",
-           "GOPROXY": "off", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
+           "GOPROXY": "off", "GOTOOLCHAIN": "local", "GOENV": "off", "CGO_ENABLED": "0"}
     output = await _run([go, "test", "-count=1", "-v", "./..."], SDKS / "go", env)
     assert "--- SKIP" not in output, output
     assert "--- PASS: TestConformanceScenario" in output, output

@@ -1,6 +1,5 @@
 # frozen_string_literal: true
 
-require "base64"
 require "json"
 require "openssl"
 
@@ -97,7 +96,8 @@ module CyberVault
 
     def standard_key(secret)
       encoded = secret.delete_prefix(SECRET_PREFIX)
-      Base64.strict_decode64(encoded)
+      # pack("m0") is strict base64, without the base64 gem (no longer a default gem from Ruby 3.4).
+      encoded.unpack1("m0")
     rescue ArgumentError
       raise failure("invalid_secret", "The webhook secret is not a whsec_ secret with a base64 key.")
     end
@@ -107,7 +107,7 @@ module CyberVault
     end
 
     def standard_digest(key, msg_id, timestamp, body)
-      Base64.strict_encode64(OpenSSL::HMAC.digest("SHA256", key, "#{msg_id}.#{timestamp}.".b + body))
+      [OpenSSL::HMAC.digest("SHA256", key, "#{msg_id}.#{timestamp}.".b + body)].pack("m0")
     end
 
     def secure_equal(left, right)
