@@ -116,7 +116,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url, pool_size=settings.database_pool_size)
+        db = Database(settings.database_url, pool_size=settings.database_pool_size,
+                      pgbouncer=settings.database_pgbouncer)
         if migrate if migrate is not None else settings.is_sqlite:
             from cybervault.kit.migrate import upgrade_database
 
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         redoc_url=None,
         openapi_url="/openapi.json",
         generate_unique_id_function=operation_id,
+        redirect_slashes=False,  # a trailing-slash 307 echoes the Host header and answers undocumented URLs
     )
     app.state.settings = settings
     app.state.metrics = metrics

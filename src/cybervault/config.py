@@ -40,6 +40,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./cybervault.db"
     database_pool_size: int = Field(10, ge=1, le=200)
+    database_pgbouncer: bool = False  # true when PostgreSQL is reached through PgBouncer in transaction mode
     redis_url: str | None = None
     redis_prefix: str = "cybervault"
 

@@ -73,7 +73,8 @@ def worker(concurrency: int | None = typer.Option(None, help="Jobs run at once (
     configure_logging(settings.log_level, settings.log_json)
 
     async def run() -> None:
-        db = Database(settings.database_url, pool_size=max(4, (concurrency or settings.worker_concurrency) + 2))
+        db = Database(settings.database_url, pool_size=max(4, (concurrency or settings.worker_concurrency) + 2),
+                      pgbouncer=settings.database_pgbouncer)
         broker = RedisStreamBroker(settings.redis_url or "", settings.redis_prefix)
         set_broker(broker)
         runner = JobRunner(db, broker, settings, concurrency=concurrency)

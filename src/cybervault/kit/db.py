@@ -84,27 +84,24 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, pgbouncer: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        # Works behind PgBouncer in transaction mode, where prepared statements do not survive.
-        connect_args={"prepared_statement_cache_size": 0, "statement_cache_size": 0},
-    )
+    # Behind PgBouncer in transaction mode prepared statements do not survive between transactions, so
+    # the caches must be off; directly on PostgreSQL they save a round trip per statement (~2x on creates).
+    connect_args = {"prepared_statement_cache_size": 0, "statement_cache_size": 0} if pgbouncer else {}
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pgbouncer,
+                               pool_recycle=1800, connect_args=connect_args)
 
 
 class Database:
     """The engine and a session factory; one per process."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, pgbouncer: bool = False) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_size=pool_size)
+        self.engine = create_engine(url, pool_size=pool_size, pgbouncer=pgbouncer)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
