@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
+	"time"
 
 	cybervault "github.com/cybervault/sdk-go"
 )
@@ -101,5 +104,34 @@ func TestLiveIncidentAndTypedErrors(t *testing.T) {
 	if it.Next() || !errors.As(it.Err(), &cvErr) || cvErr.Kind != cybervault.KindAuthentication || cvErr.Code != "invalid_api_key" ||
 		cvErr.Message != "The provided API key is expired or invalid." || cvErr.RequestID == "" || cvErr.HTTPStatus != 401 {
 		t.Fatalf("%v", it.Err())
+	}
+}
+
+func TestLiveServerRateLimitIsRetriedThenTyped(t *testing.T) {
+	target := requireLive(t)
+	key := os.Getenv("CYBERVAULT_LIMITED_API_KEY")
+	if key == "" {
+		t.Skip("set CYBERVAULT_LIMITED_API_KEY (a key limited to 3 requests a minute)")
+	}
+	// MaxRetryWait caps the server's Retry-After (the rest of the minute) so the test stays fast.
+	c, err := cybervault.NewClient(cybervault.WithAPIKey(key), cybervault.WithBaseURL(target.baseURL),
+		cybervault.WithMaxRetries(1), cybervault.WithMaxRetryWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if _, err := c.GetPage(ctx, "/v1/assets", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = c.GetPage(ctx, "/v1/assets", nil)
+	var cvErr *cybervault.Error
+	if !errors.As(err, &cvErr) || cvErr.Kind != cybervault.KindRateLimit || cvErr.HTTPStatus != 429 || cvErr.Code != "rate_limit_exceeded" {
+		t.Fatalf("%v", err)
+	}
+	if ra := cvErr.RetryAfter(); ra <= 0 || ra > 60 || cvErr.Header["x-ratelimit-limit"] != "3" || cvErr.Header["x-ratelimit-remaining"] != "0" ||
+		cvErr.RequestID == "" || !strings.HasSuffix(cvErr.DocumentationURL, "/errors/rate_limit_exceeded") {
+		t.Fatalf("details: retry-after %v, headers %v, %q %q", ra, cvErr.Header, cvErr.RequestID, cvErr.DocumentationURL)
 	}
 }

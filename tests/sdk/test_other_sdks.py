@@ -3,8 +3,9 @@
 Each SDK's tests (shared conformance scenario, webhook fixtures, retries against a local flaky server,
 live resource calls) run in their own toolchain as a subprocess; its failure fails the test here and its
 output is printed. The server and keys reach them through CYBERVAULT_BASE_URL, CYBERVAULT_API_KEY (live key)
-and CYBERVAULT_TEST_API_KEY (test key). They run on the SQLite backend only: the Python SDK already covers
-both backends, and this keeps the three suites well inside their time budget.
+and CYBERVAULT_TEST_API_KEY (test key); CYBERVAULT_LIMITED_API_KEY belongs to an organization limited to
+3 requests a minute, so each SDK also meets the server's real 429. They run on the SQLite backend only: the
+Python SDK already covers both backends, and this keeps the three suites well inside their time budget.
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ async def sdk_env(backend: dict[str, Any], app: Any, live_server: LiveServer) ->
     if backend["name"] != "sqlite":
         pytest.skip("the other SDKs run once, on the SQLite backend")
     keys = await make_org(app, "Other SDKs org")
-    await keys.live.aclose()
-    await keys.test.aclose()
+    # A second organization limited to 3 requests a minute, for the SDKs' test against the server's own 429.
+    limited = await make_org(app, "Other SDKs rate-limited org", rate_limit=3)
+    for client in (keys.live, keys.test, limited.live, limited.test):
+        await client.aclose()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CYBERVAULT_")}
     env.update(CYBERVAULT_BASE_URL=live_server.url, CYBERVAULT_API_KEY=keys.live_key,
-               CYBERVAULT_TEST_API_KEY=keys.test_key, NO_COLOR="1")
+               CYBERVAULT_TEST_API_KEY=keys.test_key, CYBERVAULT_LIMITED_API_KEY=limited.test_key, NO_COLOR="1")
     return env
 
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import {
-  AuthenticationError, CyberVault, CyberVaultError, InvalidRequestError, NotFoundError,
+  AuthenticationError, CyberVault, CyberVaultError, InvalidRequestError, NotFoundError, RateLimitError,
 } from "@cybervault/node";
 import { live, skipLive } from "./support.mjs";
 
@@ -69,4 +69,20 @@ test("a test-mode object is invisible to the live key", { skip: skipLive }, asyn
   const asset = await sandbox().assets.create(`${tag()}.example.com`);
   const liveClient = new CyberVault({ apiKey: live.liveKey, baseURL: live.baseURL });
   await assert.rejects(liveClient.assets.retrieve(asset.id), NotFoundError);
+});
+
+test("the server's own 429 is retried, then raised with its details", { skip: skipLive || (!process.env.CYBERVAULT_LIMITED_API_KEY && "set CYBERVAULT_LIMITED_API_KEY (a key limited to 3 requests a minute)") }, async () => {
+  // maxRetryWait caps the server's Retry-After (the rest of the minute) so the test stays fast.
+  const c = new CyberVault({ apiKey: process.env.CYBERVAULT_LIMITED_API_KEY, baseURL: live.baseURL, maxRetries: 1, maxRetryWait: 100 });
+  for (let i = 0; i < 3; i++) await c.assets.list();
+  await assert.rejects(async () => c.assets.list(), (err) => {
+    assert.ok(err instanceof RateLimitError);
+    assert.equal(err.httpStatus, 429);
+    assert.equal(err.code, "rate_limit_exceeded");
+    assert.ok(err.retryAfter > 0 && err.retryAfter <= 60, `retryAfter ${err.retryAfter}`);
+    assert.equal(err.headers["x-ratelimit-limit"], "3");
+    assert.equal(err.headers["x-ratelimit-remaining"], "0");
+    assert.ok(err.requestId && err.documentationUrl.endsWith("/errors/rate_limit_exceeded"));
+    return true;
+  });
 });

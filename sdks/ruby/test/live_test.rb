@@ -56,4 +56,19 @@ class LiveTest < Minitest::Test
     live = CyberVault::Client.new(Live::LIVE_KEY, base_url: Live::BASE_URL)
     assert_raises(CyberVault::NotFoundError) { live.assets.retrieve(asset.id) }
   end
+
+  def test_the_servers_own_429_is_retried_then_raised_with_its_details
+    key = ENV.fetch("CYBERVAULT_LIMITED_API_KEY", nil)
+    skip "set CYBERVAULT_LIMITED_API_KEY (a key limited to 3 requests a minute)" unless key
+    # max_retry_wait caps the server's Retry-After (the rest of the minute) so the test stays fast.
+    client = CyberVault::Client.new(key, base_url: Live::BASE_URL, max_retries: 1, max_retry_wait: 0.1)
+    3.times { client.assets.list }
+    error = assert_raises(CyberVault::RateLimitError) { client.assets.list }
+    assert_equal [429, "rate_limit_exceeded", "3", "0"],
+                 [error.http_status, error.code, error.headers["x-ratelimit-limit"], error.headers["x-ratelimit-remaining"]]
+    assert_operator error.retry_after, :>, 0
+    assert_operator error.retry_after, :<=, 60
+    assert error.documentation_url.end_with?("/errors/rate_limit_exceeded")
+    refute_nil error.request_id
+  end
 end
