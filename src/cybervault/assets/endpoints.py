@@ -17,6 +17,9 @@ router = APIRouter(tags=["assets"])
 @router.post("/v1/assets", status_code=201, summary="Register an asset (IP, CIDR or hostname)")
 async def create_asset(body: AssetCreate, principal: Principal = Depends(require("assets:write")),
                        session: AsyncSession = Depends(db_session)) -> dict[str, Any]:
+    """`target` is normalized (CIDR host bits cleared, hostnames lower-cased). A target that already has an
+    asset in this org and mode is `409 conflict` with `existing_id`; overlapping ranges are separate assets.
+    Live scans may only reach addresses inside a registered asset."""
     asset = await service.create_asset(session, principal, body)
     await session.commit()
     return service.render_asset(asset)

@@ -45,6 +45,9 @@ async def scan(
     session: AsyncSession = Depends(db_session),
     settings: Settings = Depends(app_settings),
 ) -> JSONResponse:
+    """Starts a scan and waits up to `wait` seconds: `200` with the result once it has finished, else `202`
+    with the findings so far. Live targets must lie in the server's allowed networks and in a registered
+    asset; test-mode keys get deterministic simulated results (see docs/sandbox.md)."""
     scan = await service.start_scan(session, principal, settings, target=target_ip, depth=depth,
                                     include_vulns=include_vulns)
     await session.commit()
