@@ -60,12 +60,17 @@ async def _run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     return output
 
 
-async def test_node_sdk(sdk_env: dict[str, str]) -> None:
+async def test_node_sdk(sdk_env: dict[str, str], tmp_path: Path) -> None:
     _require("node", "nodejs")
     npm = _require("npm", "npm")
-    cwd = SDKS / "node"
-    if not (cwd / "node_modules" / "typescript").is_dir():
-        await _run([npm, "ci", "--no-audit", "--no-fund"], cwd, sdk_env)
+    source = SDKS / "node"
+    if not (source / "node_modules" / "typescript").is_dir():
+        await _run([npm, "ci", "--no-audit", "--no-fund"], source, sdk_env)
+    # Build and test a copy: another run of the suite in this tree must not delete dist/ under this one.
+    cwd = tmp_path / "sdks" / "node"
+    shutil.copytree(source, cwd, ignore=shutil.ignore_patterns("node_modules", "dist", ".quickstart-*"))
+    (cwd / "node_modules").symlink_to(source / "node_modules", target_is_directory=True)
+    (tmp_path / "sdks" / "conformance").symlink_to(SDKS / "conformance", target_is_directory=True)
     await _run([npm, "run", "build"], cwd, sdk_env)
     output = await _run([npm, "test"], cwd, sdk_env)
     assert "# fail 0" in output and "# skipped 0" in output, output

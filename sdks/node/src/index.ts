@@ -4,6 +4,8 @@ export { APIClient, type ClientOptions, type RawResponse, type RequestSpec, type
 export * from "./errors.js";
 export { Page, PagePromise } from "./pagination.js";
 export * from "./resources.js";
-export type * from "./types.js";
+export type {
+  CyberVaultObject, DeletedObject, Finding, Scan, ScanSchedule, Asset, Cve, Incident, IncidentComment, TimelineEntry, NotificationChannel, TriageRule, CompliancePosture, ComplianceFramework, ComplianceControl, Attestation, PostureSnapshot, WebhookEndpoint, WebhookSecret, WebhookDelivery, Event, ApiKey, AuditLog, ListParams,
+} from "./types.js";
 export * as webhooks from "./webhooks.js";
 export { VERSION } from "./version.js";

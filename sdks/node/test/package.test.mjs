@@ -25,3 +25,13 @@ test("type declarations are emitted and referenced by package.json", () => {
   const dts = readFileSync(new URL("../dist/types/client.d.ts", import.meta.url), "utf8");
   assert.match(dts, /readonly incidents: Incidents;/);
 });
+
+test("code using the package type-checks against the emitted declarations", async () => {
+  const { execFile } = await import("node:child_process");
+  const { promisify } = await import("node:util");
+  const tsc = require.resolve("typescript/bin/tsc");
+  const project = new URL("./types/tsconfig.json", import.meta.url).pathname;
+  await promisify(execFile)(process.execPath, [tsc, "-p", project]).catch((err) => {
+    assert.fail(`tsc failed:\n${err.stdout}${err.stderr}`);
+  });
+});
