@@ -11,6 +11,7 @@ from sqlalchemy import Select, and_, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cybervault.kit.db import utcnow
+from cybervault.vulns.bulk import bulk_insert
 from cybervault.vulns.cpe import ANY, NA
 from cybervault.vulns.models import Cve, CveCpeMatch, EpssScore, KevEntry
 from cybervault.vulns.records import CVE_ID, CpeCriterion, CveRecord, KevInfo
@@ -182,10 +183,9 @@ class CveStore:
             await self.session.execute(delete(Cve).where(Cve.cve_id.in_(chunk)))
         if to_write:
             now = utcnow()
-            await self.session.execute(Cve.__table__.insert(), [cve_row(r, source, now) for r in to_write])
+            await bulk_insert(self.session, Cve.__table__, [cve_row(r, source, now) for r in to_write])
             match_rows = [row for r in to_write for row in criterion_rows(r)]
-            for chunk in _chunks(match_rows, 2000):
-                await self.session.execute(CveCpeMatch.__table__.insert(), list(chunk))
+            await bulk_insert(self.session, CveCpeMatch.__table__, match_rows)
             kev_rows = [(r.cve_id, r.kev) for r in to_write if r.kev is not None]
             if kev_rows:
                 await self._kev_from_records(kev_rows, source)
@@ -272,7 +272,7 @@ class CveStore:
         for chunk in _chunks([r["cve_id"] for r in replace]):
             await self.session.execute(delete(EpssScore).where(EpssScore.cve_id.in_(chunk)))
         if inserts or replace:
-            await self.session.execute(EpssScore.__table__.insert(), inserts + replace)
+            await bulk_insert(self.session, EpssScore.__table__, inserts + replace)
         return counts
 
     # --- reads ----------------------------------------------------------------------------------
