@@ -25,7 +25,7 @@ ALLOWED_PORTS: list[int] = []
 def _test_engine_options(depth: str) -> ScanOptions:
     if not ALLOWED_PORTS:
         raise RuntimeError("test scans must name the ports of servers the test started")
-    return ScanOptions(depth=depth, ports=list(ALLOWED_PORTS), connect_timeout=0.5)  # type: ignore[arg-type]
+    return ScanOptions(depth=depth, ports=list(ALLOWED_PORTS))  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session", autouse=True)

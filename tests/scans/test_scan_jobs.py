@@ -69,14 +69,14 @@ async def test_wait_zero_gives_202_with_progress_then_cancel_stops_within_a_seco
         scan = await _scan_row(app, body["id"])
         return scan if scan.status == "running" else None
 
-    scan = await poll_until(running, timeout=10, message="scan to start running")
+    scan = await poll_until(running, timeout=20, message="scan to start running")
 
     async def swept() -> dict[str, Any] | None:
         seen = (await org.live.get(f"/v1/threats/scans/{body['id']}")).json()
         return seen if seen["progress"]["ports_done"] == 1 else None
 
     # Progress is visible while the scan runs: the sweep is done, fingerprinting is not.
-    midway = await poll_until(swept, timeout=5, interval=0.05, message="progress while running")
+    midway = await poll_until(swept, timeout=20, interval=0.05, message="progress while running")
     assert midway["status"] == "running" and 0 < midway["progress"]["percent"] < 100
     assert midway["progress"]["ports_total"] == 1 and midway["progress"]["hosts_total"] == 1
     canceled_at = time.monotonic()
@@ -88,7 +88,9 @@ async def test_wait_zero_gives_202_with_progress_then_cancel_stops_within_a_seco
         return job if job.status in ("succeeded", "failed") else None
 
     job = await poll_until(job_done, timeout=10, interval=0.02, message="scan job to stop")
-    assert time.monotonic() - canceled_at < 1.5  # uncanceled, this scan would run for ~20 s more
+    # The engine stops within a second; the bound leaves room for a loaded CI machine. Uncanceled,
+    # this scan would run for ~20 s more.
+    assert time.monotonic() - canceled_at < 2.5
     assert job.status == "succeeded" and job.result == {"scan_id": body["id"], "status": "canceled"}
     final = (await org.live.get(f"/v1/threats/scans/{body['id']}")).json()
     assert final["status"] == "canceled" and final["completed_at"] is not None
