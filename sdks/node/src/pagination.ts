@@ -75,6 +75,11 @@ export class Page<T extends CyberVaultObject> implements AsyncIterable<T> {
     }
     return items;
   }
+
+  /** The same as `toArray({ maxItems: limit })`, spelled as other SDKs spell it. */
+  autoPagingToArray(options: { limit: number }): Promise<T[]> {
+    return this.toArray({ maxItems: options.limit });
+  }
 }
 
 export async function fetchPage<T extends CyberVaultObject>(client: APIClient, path: string, query: Query): Promise<Page<T>> {
@@ -110,5 +115,10 @@ export class PagePromise<T extends CyberVaultObject> implements PromiseLike<Page
 
   async toArray(options: { maxItems?: number } = {}): Promise<T[]> {
     return (await this.firstPage()).toArray(options);
+  }
+
+  /** The same as `toArray({ maxItems: limit })`, spelled as other SDKs spell it. */
+  autoPagingToArray(options: { limit: number }): Promise<T[]> {
+    return this.toArray({ maxItems: options.limit });
   }
 }

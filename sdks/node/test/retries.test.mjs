@@ -122,6 +122,15 @@ test("list() walks every page with for await, one request per page", async () =>
   const queries = flaky.requests(`GET ${p}`).map((r) => new URLSearchParams(r.query));
   assert.deepEqual(queries.map((q) => q.get("starting_after")), [null, "o4", "o2"]);
   assert.ok(queries.every((q) => q.get("limit") === "2" && q.get("tag") === "x"));
+
+  // Stopping early costs no further request: 3 items need only the first two pages.
+  flaky.script(`GET ${p}`, { body: { object: "list", url: p, has_more: true, data: objs(["o5", "o4"]) } },
+    { body: { object: "list", url: p, has_more: true, data: objs(["o3", "o2"]) } },
+    { body: { object: "list", url: p, has_more: false, data: objs(["o1"]) } });
+  const before = flaky.requests(`GET ${p}`).length;
+  const three = await c.getPage(p, { limit: 2 }).then((page) => page.autoPagingToArray({ limit: 3 }));
+  assert.deepEqual(three.map((o) => o.id), ["o5", "o4", "o3"]);
+  assert.equal(flaky.requests(`GET ${p}`).length - before, 2);
 });
 
 test("the key comes from CYBERVAULT_API_KEY and never shows in logs", () => {
