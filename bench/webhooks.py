@@ -137,9 +137,6 @@ async def main() -> None:
         command = [str(Path(sys.executable).parent / "cybervault"), "worker"]
         env = worker_env(database_url, prefix, args.concurrency)
         workers = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL) for _ in range(args.workers)]
-        if os.environ.get("BENCH_PROFILE"):  # profile one extra worker: python -m cProfile
-            workers.append(subprocess.Popen([sys.executable, "/tmp/prof_worker.py",
-                                             ], env=env, stdout=subprocess.DEVNULL))
         await asyncio.sleep(2.0)  # let workers connect and create the consumer group
 
         print(f"producing {args.events} events at {args.rate:.0f}/s to {args.endpoints} endpoints "
@@ -185,7 +182,7 @@ async def main() -> None:
         print(f"webhook_p99_ms={p99:.0f}")
     finally:
         for worker in workers:
-            worker.send_signal(signal.SIGUSR1 if os.environ.get("BENCH_PROFILE") else signal.SIGTERM)
+            worker.send_signal(signal.SIGTERM)
         for worker in workers:
             try:
                 worker.wait(timeout=15)
