@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
@@ -56,18 +57,22 @@ async def save_requirement_statuses(
             )
 
 
-async def lock_evaluation_state(session: AsyncSession, org_id: str, livemode: bool) -> EvaluationState:
-    """The tenant's state row, locked for this transaction so two evaluations of one tenant run in turn
-    (otherwise both could see the same flip and record its event twice). SQLite's BEGIN IMMEDIATE
-    already serialises writers."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+async def try_lock_tenant(session: AsyncSession, org_id: str, livemode: bool) -> bool:
+    """Claim the tenant's evaluation for this transaction, without waiting.
 
-        await session.execute(pg_insert(EvaluationState).values(org_id=org_id, livemode=livemode)
-                              .on_conflict_do_nothing())
-        stmt = select(EvaluationState).where(EvaluationState.org_id == org_id,
-                                             EvaluationState.livemode == livemode).with_for_update()
-        return (await session.scalars(stmt)).one()
+    False means another evaluation of the same tenant is running right now: it would record the same
+    flips, so the caller skips (the next sweep catches anything that changed after it started). On
+    PostgreSQL this is a transaction-scoped advisory lock; SQLite's BEGIN IMMEDIATE already lets only
+    one writer in at a time.
+    """
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return True
+    digest = hashlib.sha256(f"compliance.evaluate:{org_id}:{livemode}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(key))))
+
+
+async def evaluation_state(session: AsyncSession, org_id: str, livemode: bool) -> EvaluationState:
     state = await session.get(EvaluationState, (org_id, livemode))
     if state is None:
         state = EvaluationState(org_id=org_id, livemode=livemode)

@@ -62,6 +62,7 @@ class EvaluationRecord:
     changes: list[tuple[str, str, str | None, str]]  # framework, requirement, before, after
     snapshot: PostureSnapshot | None
     baseline: bool
+    skipped: bool = False  # another evaluation of the tenant was already running
 
 
 def _requirement_object(posture: Posture, framework: str, requirement_id: str, before: str | None,
@@ -94,7 +95,9 @@ async def evaluate_and_record(session: AsyncSession, org_id: str, livemode: bool
     The first evaluation of a tenant is its baseline: statuses are stored without events, since
     nothing "changed" from the organisation's point of view.
     """
-    state = await repo.lock_evaluation_state(session, org_id, livemode)
+    if not await repo.try_lock_tenant(session, org_id, livemode):
+        return EvaluationRecord([], None, baseline=False, skipped=True)
+    state = await repo.evaluation_state(session, org_id, livemode)
     now = utcnow()
     posture, _ = await compute_posture(session, org_id, livemode, now=now)
     new = {key: status.value for key, status in posture.statuses().items()}

@@ -32,7 +32,7 @@ async def evaluate(ctx: JobContext) -> dict[str, Any]:
     async with ctx.db.session() as session:
         record = await evaluate_and_record(session, org_id, livemode, trigger=trigger)
         await session.commit()
-    return {"changes": len(record.changes), "baseline": record.baseline,
+    return {"changes": len(record.changes), "baseline": record.baseline, "skipped": record.skipped,
             "snapshot": record.snapshot.id if record.snapshot else None}
 
 

@@ -25,6 +25,11 @@ from cybervault.kit.time import iso
 
 log = structlog.get_logger(__name__)
 
+# Requests evaluating in parallel at once (each borrows 3 extra pooled connections). Beyond this they
+# run sequentially, so a burst of posture requests can never starve the connection pool.
+MAX_PARALLEL_PREFETCH = 2
+_prefetching = 0
+
 __all__ = ["EVALUATORS", "Thresholds", "evaluate_controls", "attestation_result"]
 
 
@@ -84,9 +89,10 @@ async def _prefetch(ctx: EvaluationContext) -> None:
     the evaluators then find the numbers in the shared cache. SQLite takes a write lock per transaction,
     so there they simply run in order inside the evaluators.
     """
+    global _prefetching
     bind = ctx.session.bind
-    if bind is None or bind.dialect.name != "postgresql":
-        return
+    if bind is None or bind.dialect.name != "postgresql" or _prefetching >= MAX_PARALLEL_PREFETCH:
+        return  # busy: the evaluators run the same queries in order on the request's own connection
 
     async def one(counts: Callable[[EvaluationContext], Awaitable[Any]]) -> None:
         async with AsyncSession(bind) as session:
@@ -95,7 +101,11 @@ async def _prefetch(ctx: EvaluationContext) -> None:
             except Exception as exc:  # noqa: BLE001 - the evaluator retries on its own session and reports
                 log.debug("compliance.prefetch_failed", error=repr(exc))
 
-    await asyncio.gather(one(findings._counts), one(incidents._counts), one(assets._counts))
+    _prefetching += 1
+    try:
+        await asyncio.gather(one(findings._counts), one(incidents._counts), one(assets._counts))
+    finally:
+        _prefetching -= 1
 
 
 async def _run(ctx: EvaluationContext, control_id: str, name: str) -> ControlResult:
