@@ -1,7 +1,9 @@
 """CVE import and match benchmark.
 
-Generates an NVD CVE JSON 2.0 feed (gzip) of N CVEs with realistic configurations (version ranges, exact
-versions with updates, AND/platform configurations, several products per CVE), imports it with the same
+Generates an NVD CVE JSON 2.0 feed (gzip) of N CVEs shaped like NVD's: 4,000 products with Zipf-like
+popularity (the busiest ~1% of CVEs), 1-3 configurations per CVE, criteria that are 70% per-branch ranges
+(>= X.Y.0 < X.Y.Z), 15% exact versions with update fields, 15% open "before X.Y.Z" ranges, and 12%
+AND/platform configurations. It imports the feed with the same
 code as `cybervault cve import` into SQLite and into PostgreSQL (a temporary database on 127.0.0.1:5432,
 dropped afterwards), then times product/version matches against the loaded database.
 
@@ -63,25 +65,30 @@ def make_products(rng: random.Random, count: int) -> list[tuple[str, str, str]]:
 
 
 def version(rng: random.Random) -> str:
-    parts = [str(rng.randrange(1, 15)), str(rng.randrange(0, 20)), str(rng.randrange(0, 60))]
-    return ".".join(parts[: rng.choice((2, 3, 3, 3))])
+    return f"{rng.randrange(1, 15)}.{rng.randrange(0, 20)}.{rng.randrange(0, 60)}"
 
 
 def criterion(rng: random.Random, product: tuple[str, str, str], vulnerable: bool = True) -> dict[str, Any]:
+    """One cpeMatch entry shaped like NVD's: mostly per-branch ranges, some exact versions, a few open ends."""
     part, vendor, name = product
     base = f"cpe:2.3:{part}:{vendor}:{name}"
+    major, minor = rng.randrange(1, 15), rng.randrange(0, 20)
     roll = rng.random()
-    if roll < 0.35:
+    if roll < 0.15:
         upd = rng.choice(("*", "*", "-", "p1", "rc1"))
-        return {"vulnerable": vulnerable, "criteria": f"{base}:{version(rng)}:{upd}:*:*:*:*:*:*"}
+        return {"vulnerable": vulnerable,
+                "criteria": f"{base}:{major}.{minor}.{rng.randrange(0, 60)}:{upd}:*:*:*:*:*:*"}
     crit: dict[str, Any] = {"vulnerable": vulnerable, "criteria": f"{base}:*:*:*:*:*:*:*:*"}
-    lo, hi = sorted((version(rng), version(rng)), key=lambda v: [int(x) for x in v.split(".")])
-    if roll < 0.7:
-        crit["versionStartIncluding"], crit["versionEndExcluding"] = lo, hi
-    elif roll < 0.85:
-        crit["versionEndIncluding"] = hi
+    fix = rng.randrange(1, 60)
+    if roll < 0.85:
+        # A fix within one release branch: >= X.Y.0 < X.Y.fix (NVD's most common shape).
+        crit["versionStartIncluding"] = f"{major}.{minor}.0"
+        key = rng.choice(("versionEndExcluding", "versionEndExcluding", "versionEndIncluding"))
+        crit[key] = f"{major}.{minor}.{fix}"
     else:
-        crit["versionEndExcluding"] = hi
+        # Everything before a fixed release.
+        key = rng.choice(("versionEndExcluding", "versionEndIncluding"))
+        crit[key] = f"{major}.{minor}.{fix}"
     crit["matchCriteriaId"] = f"{rng.getrandbits(32):08X}-0000-4000-8000-{rng.getrandbits(48):012X}"
     return crit
 
