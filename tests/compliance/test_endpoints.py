@@ -71,6 +71,12 @@ async def test_frameworks_and_controls_catalog(org: OrgKeys) -> None:
     assert controls["DPIA"]["method"] == "attestation"
     assert {"framework": "gdpr", "requirement": "33(1)", "relationship": "equal"} in \
         controls["BREACH-NOTIFICATION-72H"]["mappings"]
+    one = (await org.live.get("/v1/compliance/controls/DPIA")).json()
+    assert one["id"] == "DPIA" and one["object"] == "compliance_control"
+    assert (await org.live.get("/v1/compliance/frameworks/gdpr")).json()["requirement_count"] == 52
+    for missing in ("/v1/compliance/controls/NOPE", "/v1/compliance/frameworks/pci"):
+        r = await org.live.get(missing)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "resource_not_found"
     r = await org.live.get("/v1/compliance/controls", params={"framework": "hipaa"})
     assert all(any(m["framework"] == "hipaa" for m in c["mappings"]) for c in r.json()["data"])
     assert "DPIA" not in {c["id"] for c in r.json()["data"]}

@@ -24,7 +24,7 @@ from cybervault.compliance.schemas import (
 from cybervault.kit.auth import Principal, require
 from cybervault.kit.db import utcnow
 from cybervault.kit.deps import db_session
-from cybervault.kit.errors import InvalidRequest
+from cybervault.kit.errors import InvalidRequest, ResourceNotFound
 from cybervault.kit.pagination import PageParams, list_object, page_params
 
 router = APIRouter(tags=["compliance"])
@@ -61,6 +61,28 @@ async def list_frameworks(
 ) -> dict[str, Any]:
     catalog = get_catalog()
     return list_object(request.url.path, [render_framework(fw, catalog) for fw in catalog.frameworks.values()])
+
+
+@router.get("/v1/compliance/frameworks/{framework_id}", summary="One framework and its requirements")
+async def get_framework(
+    framework_id: str, principal: Principal = Depends(require("compliance:read")),
+) -> dict[str, Any]:
+    catalog = get_catalog()
+    framework = catalog.frameworks.get(framework_id)
+    if framework is None:
+        raise ResourceNotFound(f"No such framework: '{framework_id}'. Allowed values: "
+                               f"{', '.join(catalog.frameworks)}.", param="framework_id")
+    return render_framework(framework, catalog)
+
+
+@router.get("/v1/compliance/controls/{control_id}", summary="One unified control and its mappings")
+async def get_control(
+    control_id: str, principal: Principal = Depends(require("compliance:read")),
+) -> dict[str, Any]:
+    control = get_catalog().controls.get(control_id)
+    if control is None:
+        raise ResourceNotFound(f"No such control: '{control_id}'.", param="control_id")
+    return render_control(control)
 
 
 @router.get("/v1/compliance/controls", summary="Unified controls and their framework mappings")
