@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from cybervault.config import Settings, get_settings
 from cybervault.jobs.broker import Broker, InProcessBroker, RedisStreamBroker, set_broker
-from cybervault.jobs.runner import JobRunner, Reconciler
+from cybervault.jobs.runner import JobRunner, Reconciler, bounded, cancel_and_wait
 from cybervault.kit.db import Database
 from cybervault.kit.errors import (
     CyberVaultError,
@@ -133,15 +133,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await cancel_and_wait(tasks)
             runner = getattr(app.state, "runner", None)
             if runner is not None:
                 await runner.shutdown()
-            await broker.close()
+            await bounded(broker.close())
             set_broker(None)
             await db.dispose()
 

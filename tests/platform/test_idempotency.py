@@ -68,3 +68,18 @@ async def test_overlong_key_is_400(org: OrgKeys) -> None:
     response = await org.live.post("/v1/api_keys", json={}, headers={"Idempotency-Key": "k" * 256})
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "Idempotency-Key"
+
+
+async def test_stored_response_does_not_hold_the_secret_in_clear(org: OrgKeys) -> None:
+    from sqlalchemy import select
+
+    from cybervault.audit.models import IdempotencyRecord
+
+    idem = {"Idempotency-Key": str(uuid.uuid4())}
+    first = await org.live.post("/v1/api_keys", json={"name": "sealed"}, headers=idem)
+    secret = first.json()["secret"]
+    async with org.app.state.db.session() as session:
+        stored = list((await session.scalars(select(IdempotencyRecord.response_body))).all())
+    assert stored and not any(secret in (body or "") for body in stored)
+    again = await org.live.post("/v1/api_keys", json={"name": "sealed"}, headers=idem)
+    assert again.json()["secret"] == secret and again.headers["idempotent-replayed"] == "true"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 
 import typer
@@ -62,7 +61,7 @@ def worker(concurrency: int | None = typer.Option(None, help="Jobs run at once (
                                                              "CYBERVAULT_WORKER_CONCURRENCY)")) -> None:
     """Run background jobs from the Redis queue (scaled mode). Start as many as you like."""
     from cybervault.jobs.broker import RedisStreamBroker, set_broker
-    from cybervault.jobs.runner import JobRunner, Reconciler
+    from cybervault.jobs.runner import JobRunner, Reconciler, bounded, cancel_and_wait
     from cybervault.kit.db import Database
     from cybervault.kit.logging import configure_logging
 
@@ -85,13 +84,9 @@ def worker(concurrency: int | None = typer.Option(None, help="Jobs run at once (
         tasks = [asyncio.create_task(runner.run()), asyncio.create_task(Reconciler(db, broker, settings).run())]
         console.print(f"worker {runner.worker_id} started (concurrency {runner.concurrency})")
         await stop.wait()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(tasks)
         await runner.shutdown()  # unfinished jobs are picked up again once their lease expires
-        await broker.close()
+        await bounded(broker.close())
         await db.dispose()
 
     asyncio.run(run())

@@ -30,6 +30,39 @@ from cybervault.kit.db import Database, utcnow
 log = structlog.get_logger(__name__)
 
 
+# A task stuck in a client library's shielded cleanup (seen with redis-py after read timeouts) must not
+# hang shutdown forever; after this long it is abandoned with a warning.
+SHUTDOWN_STEP_SECONDS = 5.0
+
+
+async def cancel_and_wait(tasks: list[asyncio.Task[Any]], timeout: float = SHUTDOWN_STEP_SECONDS) -> None:
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    _done, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in _done:
+        if not task.cancelled():
+            task.exception()  # retrieve it so asyncio does not log "exception was never retrieved"
+    if pending:
+        log.warning("shutdown.tasks_abandoned", tasks=[t.get_name() for t in pending])
+
+
+async def bounded(coro: Any, timeout: float = SHUTDOWN_STEP_SECONDS) -> None:
+    """Run one shutdown step, giving up (not waiting on cancellation) after `timeout`."""
+    task = asyncio.ensure_future(coro)
+    await cancel_after(task, timeout)
+
+
+async def cancel_after(task: asyncio.Future[Any], timeout: float) -> None:
+    _done, pending = await asyncio.wait([task], timeout=timeout)
+    if pending:
+        task.cancel()
+        log.warning("shutdown.step_abandoned")
+    elif not task.cancelled():
+        task.exception()
+
+
 class PermanentJobError(Exception):
     """Raise from a handler to fail the job now, without further retries."""
 
@@ -98,11 +131,7 @@ class JobRunner:
             log.exception("worker.execute_crashed", job_id=job_id)
 
     async def shutdown(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(list(self._tasks))
 
     # ---- one job ---------------------------------------------------------------------------
     async def claim(self, job_id: str) -> Job | None:

@@ -63,6 +63,7 @@ class ApiGateway:
         self.state = state  # app.state: db, rate_limiter, metrics (set in lifespan)
         self._proxies = [ipaddress.ip_network(n, strict=False) for n in settings.trusted_proxies]
         self._last_used: dict[str, float] = {}
+        self._inflight: dict[str, asyncio.Future[Principal | None]] = {}
 
     # ---- ASGI entry ------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -169,7 +170,6 @@ class ApiGateway:
     async def _authenticate(self, headers: dict[str, str], ctx: RequestContext) -> Principal:
         from cybervault.keys import principal_cache
         from cybervault.keys.secrets import hash_key
-        from cybervault.keys.service import authenticate
 
         auth = headers.get("authorization", "")
         scheme, _, token = auth.partition(" ")
@@ -178,17 +178,7 @@ class ApiGateway:
         if scheme.lower() == "bearer" and 0 < len(token) <= 128:
             secret = self.settings.secret_key.get_secret_value()
             key_hash = hash_key(token, secret)
-            principal = principal_cache.get(key_hash)
-            if principal is None:
-                db: Database = self.state.db
-                try:
-                    async with db.session() as session:
-                        principal, key = await authenticate(session, token, secret,
-                                                            self.settings.rate_limit_per_minute)
-                except (OSError, ConnectionError) as exc:
-                    raise ServiceUnavailable("The database is unreachable; retry shortly.") from exc
-                if principal is not None and key is not None:
-                    principal_cache.put(key_hash, principal, key.expires_at)
+            principal = principal_cache.get(key_hash) or await self._lookup_once(key_hash, token, secret)
             if principal is not None:
                 self._touch(principal.key_id)
                 return principal
@@ -200,6 +190,48 @@ class ApiGateway:
             raise RateLimitExceeded("Too many failed authentication attempts from this address.",
                                     headers={"Retry-After": str(ctx.rate.retry_after)})
         raise InvalidApiKey()
+
+    async def _lookup_once(self, key_hash: str, token: str, secret: str) -> Principal | None:
+        """One database lookup per key hash at a time: a burst of requests with a key that is not cached
+        yet shares the first lookup instead of queueing hundreds of identical queries for connections."""
+        pending = self._inflight.get(key_hash)
+        if pending is not None:
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this request itself was cancelled
+                return await self._lookup(key_hash, token, secret)  # the first caller went away
+        future: asyncio.Future[Principal | None] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # never "unretrieved"
+        self._inflight[key_hash] = future
+        try:
+            principal = await self._lookup(key_hash, token, secret)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            raise
+        else:
+            future.set_result(principal)
+            return principal
+        finally:
+            self._inflight.pop(key_hash, None)
+
+    async def _lookup(self, key_hash: str, token: str, secret: str) -> Principal | None:
+        from cybervault.keys import principal_cache
+        from cybervault.keys.service import authenticate
+
+        db: Database = self.state.db
+        try:
+            async with db.session() as session:
+                principal, key = await authenticate(session, token, secret, self.settings.rate_limit_per_minute)
+        except (OSError, ConnectionError) as exc:
+            raise ServiceUnavailable("The database is unreachable; retry shortly.") from exc
+        if principal is not None and key is not None:
+            principal_cache.put(key_hash, principal, key.expires_at)
+        return principal
 
     def _touch(self, key_id: str) -> None:
         """Record last use at most once a minute per key and process, off the request path."""
@@ -266,12 +298,13 @@ class ApiGateway:
             raise InvalidRequest("Idempotency-Key must be 1 to 255 characters.", param="Idempotency-Key")
         assert ctx.principal is not None
         record_id = idempotency.record_id(ctx.principal, idem_key)
+        sealing_key = self.settings.encryption_key.get_secret_value()
         request_hash = hashlib.sha256(scope["path"].encode() + b"\n" + body).hexdigest()
         deadline = time.monotonic() + IDEMPOTENCY_WAIT_SECONDS
         db: Database = self.state.db
         while True:
             outcome = await idempotency.begin(db, record_id, ctx.principal.org_id, request_hash,
-                                              self.settings.idempotency_ttl_seconds)
+                                              self.settings.idempotency_ttl_seconds, sealing_key)
             if outcome.kind == "conflict":
                 raise IdempotencyConflict()
             if outcome.kind == "replay":
@@ -290,7 +323,7 @@ class ApiGateway:
             await idempotency.abandon(db, record_id)
             raise
         if 200 <= status < 300:
-            await idempotency.complete(db, record_id, status, response)
+            await idempotency.complete(db, record_id, status, response, sealing_key)
         else:  # nothing stored for failures: the client may fix the request and retry with the same key
             await idempotency.abandon(db, record_id)
         await self._audit(scope, ctx, (status, response))

@@ -9,11 +9,15 @@ import math
 import time
 from dataclasses import dataclass
 
+import redis.asyncio as aioredis
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 
 from cybervault.kit.errors import ServiceUnavailable
+
+REDIS_POOL_SIZE = 50
+REDIS_POOL_WAIT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,12 @@ class RateLimiter:
         self.storage: Storage
         if redis_url:
             uri = redis_url.replace("redis://", "async+redis://", 1).replace("rediss://", "async+rediss://", 1)
+            # A burst waits briefly for a pooled connection instead of failing with "Too many connections"
+            # (redis-py's plain pool refuses outright once it is full).
+            pool = aioredis.BlockingConnectionPool.from_url(redis_url, max_connections=REDIS_POOL_SIZE,
+                                                            timeout=REDIS_POOL_WAIT_SECONDS)
             self.storage = RedisStorage(uri, implementation="redispy", key_prefix=f"{prefix}:rl",
-                                        wrap_exceptions=True)
+                                        wrap_exceptions=True, connection_pool=pool)
         else:
             self.storage = MemoryStorage()
         self.strategy = FixedWindowRateLimiter(self.storage)
