@@ -138,8 +138,8 @@ class JobRunner:
         now = utcnow()
         async with self.db.session() as session, session.begin():
             job = await session.get(Job, job_id)
-            if job is None:
-                return None
+            if job is None or job.status in ("succeeded", "failed"):
+                return None  # finished already (e.g. in a batch); skip the UPDATE that would match nothing
             lease = self._lease_seconds(job.kind)
             result = await session.execute(
                 update(Job)
