@@ -58,7 +58,8 @@ def _time(value: str | None, param: str) -> dt.datetime | None:
 
 
 # ---- incidents ----------------------------------------------------------------------------------
-@router.post("/v1/incidents", status_code=201, summary="Create an incident (runs triage inline)")
+@router.post("/v1/incidents", status_code=201, summary="Create an incident (runs triage inline)",
+             responses={200: {"description": "An open incident with this external_id exists; it is returned"}})
 async def create_incident(body: IncidentCreate, principal: Principal = Depends(require("incidents:write")),
                           session: AsyncSession = Depends(db_session)) -> Any:
     incident, created = await service.create_incident(session, principal, body)
