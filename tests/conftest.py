@@ -75,6 +75,22 @@ def base_settings(**overrides: Any) -> Settings:
     return Settings(**values)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_unbounded_live_scans() -> Iterator[None]:
+    """Safety net for the whole suite: a live scan started in this process must name the ports of servers
+    the test started (tests/scans and tests/topology install their own narrowing); anything else fails
+    before a packet is sent instead of sweeping the shared loopback's top ports."""
+    from cybervault.scans import runner
+
+    def refuse(depth: str) -> Any:
+        raise RuntimeError("tests may not run live scans without naming the ports of servers they started")
+
+    original = runner.engine_options
+    runner.engine_options = refuse  # type: ignore[assignment]
+    yield
+    runner.engine_options = original  # type: ignore[assignment]
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 async def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, Any]]:
     """Connection settings for one storage backend, with a database made for this test run."""

@@ -20,7 +20,7 @@ from tests.conftest import base_settings
 from tests.helpers import OrgKeys
 from tests.platform.conftest import flat_routes
 
-Factory = Callable[[httpx.AsyncClient], Awaitable[str]]
+Factory = Callable[[OrgKeys], Awaitable[str]]
 FACTORIES: dict[str, Factory] = {}
 # Reference data shared by every tenant (not org- or mode-scoped), so isolation does not apply.
 GLOBAL_PREFIXES = ("/v1/cves/", "/v1/compliance/frameworks/", "/v1/compliance/controls/")
@@ -40,44 +40,125 @@ async def _created(response: httpx.Response) -> str:
 
 
 @factory("/v1/api_keys/")
-async def _api_key(client: httpx.AsyncClient) -> str:
+async def _api_key(org: OrgKeys) -> str:
+    client = org.live
     return await _created(await client.post("/v1/api_keys", json={"name": "isolation"}))
 
 
 @factory("/v1/audit_logs/")
-async def _audit_log(client: httpx.AsyncClient) -> str:
+async def _audit_log(org: OrgKeys) -> str:
+    client = org.live
     await client.post("/v1/api_keys", json={"name": "audited"})
     return str((await client.get("/v1/audit_logs", params={"limit": 1})).json()["data"][0]["id"])
 
 
 @factory("/v1/compliance/attestations/")
-async def _attestation(client: httpx.AsyncClient) -> str:
+async def _attestation(org: OrgKeys) -> str:
+    client = org.live
     controls = (await client.get("/v1/compliance/controls", params={"limit": 1})).json()["data"]
     return await _created(await client.post("/v1/compliance/attestations", json={
         "control": controls[0]["id"], "status": "not_applicable", "attested_by": "isolation@example.com"}))
 
 
 @factory("/v1/webhook_endpoints/")
-async def _webhook_endpoint(client: httpx.AsyncClient) -> str:
+async def _webhook_endpoint(org: OrgKeys) -> str:
+    client = org.live
     return await _created(await client.post("/v1/webhook_endpoints", json={
         "url": RECEIVER["url"], "enabled_events": ["incident.created"]}))
 
 
-async def _test_delivery(client: httpx.AsyncClient) -> dict[str, Any]:
-    endpoint_id = await _webhook_endpoint(client)
+async def _test_delivery(org: OrgKeys) -> dict[str, Any]:
+    client = org.live
+    endpoint_id = await _webhook_endpoint(org)
     response = await client.post(f"/v1/webhook_endpoints/{endpoint_id}/test")
     assert response.status_code == 202, response.text
     return dict(response.json())
 
 
 @factory("/v1/webhook_deliveries/")
-async def _webhook_delivery(client: httpx.AsyncClient) -> str:
-    return str((await _test_delivery(client))["id"])
+async def _webhook_delivery(org: OrgKeys) -> str:
+    client = org.live
+    return str((await _test_delivery(org))["id"])
 
 
 @factory("/v1/events/")
-async def _event(client: httpx.AsyncClient) -> str:
-    return str((await _test_delivery(client))["event"])
+async def _event(org: OrgKeys) -> str:
+    client = org.live
+    return str((await _test_delivery(org))["event"])
+
+
+@factory("/v1/assets/")
+async def _asset(org: OrgKeys) -> str:
+    return await _created(await org.live.post("/v1/assets", json={"target": "127.0.0.9", "name": "isolation"}))
+
+
+@factory("/v1/incidents/")
+async def _incident(org: OrgKeys) -> str:
+    return await _created(await org.live.post("/v1/incidents", json={
+        "title": "Isolation check", "severity": "low", "description": "Created by the isolation test."}))
+
+
+@factory("/v1/notification_channels/")
+async def _channel(org: OrgKeys) -> str:
+    return await _created(await org.live.post("/v1/notification_channels", json={
+        "type": "webhook", "name": "isolation", "url": RECEIVER["url"]}))
+
+
+@factory("/v1/triage_rules/")
+async def _triage_rule(org: OrgKeys) -> str:
+    return await _created(await org.live.post("/v1/triage_rules", json={
+        "name": "isolation", "actions": {"assign": "oncall@example.com"}}))
+
+
+@factory("/v1/threats/schedules/")
+async def _schedule(org: OrgKeys) -> str:
+    """Written through the model with its first run a day away, so no live scan can start."""
+    import datetime as dt
+
+    from cybervault.kit.db import utcnow
+    from cybervault.kit.ids import new_id
+    from cybervault.scans.models import ScanSchedule
+
+    now = utcnow()
+    schedule = ScanSchedule(id=new_id("ssch"), org_id=org.id, livemode=True, target="127.0.0.9", asset_ids=[],
+                            depth="quick", include_vulns=False, interval_minutes=1440, active=True,
+                            next_run_at=now + dt.timedelta(days=1), created_at=now, updated_at=now)
+    async with org.app.state.db.session() as session:
+        session.add(schedule)
+        await session.commit()
+    return schedule.id
+
+
+async def _stored_scan_with_finding(org: OrgKeys) -> tuple[str, str]:
+    """A finished live scan and its finding, written through the models: a live scan here would send
+    packets, and isolation is about reading, not scanning."""
+    from cybervault.kit.db import utcnow
+    from cybervault.kit.ids import new_id
+    from cybervault.scans.models import Finding, Scan, ScanFinding
+
+    now = utcnow()
+    scan = Scan(id=new_id("sc"), org_id=org.id, livemode=True, target="127.0.0.9", depth="quick",
+                include_vulns=False, status="completed", progress={"percent": 100.0}, threats_found=1,
+                started_at=now, completed_at=now, created_at=now, updated_at=now)
+    finding = Finding(id=new_id("fnd"), org_id=org.id, livemode=True, fingerprint=new_id("fp"), type="open_port",
+                      severity="low", details="Port 8080 open on 127.0.0.9", host="127.0.0.9", port=8080,
+                      first_seen=now, last_seen=now, scan_id=scan.id, created_at=now, updated_at=now)
+    async with org.app.state.db.session() as session:
+        session.add_all([scan, finding])
+        await session.flush()
+        session.add(ScanFinding(scan_id=scan.id, finding_id=finding.id))
+        await session.commit()
+    return scan.id, finding.id
+
+
+@factory("/v1/threats/scans/")
+async def _scan(org: OrgKeys) -> str:
+    return (await _stored_scan_with_finding(org))[0]
+
+
+@factory("/v1/threats/findings/")
+async def _finding(org: OrgKeys) -> str:
+    return (await _stored_scan_with_finding(org))[1]
 
 
 # Webhook test deliveries go to this receiver, started by the test on loopback.
@@ -151,7 +232,7 @@ async def test_foreign_ids_are_404(route: str, org: OrgKeys, other_org: OrgKeys)
     make = FACTORIES.get(_prefix(route))
     if make is None:
         pytest.xfail(f"no factory for {_prefix(route)}: add one in tests/platform/test_isolation.py")
-    object_id = await make(org.live)
+    object_id = await make(org)
     path = _fill(route, object_id)
     own = await org.live.get(path)
     assert own.status_code == 200, f"owner cannot read {path}: {own.text}"

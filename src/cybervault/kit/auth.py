@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -47,12 +47,12 @@ def current_principal(request: Request) -> Principal:
     return principal
 
 
-def require(scope: str) -> Callable[[Request], Principal]:
+def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
     """FastAPI dependency: `principal: Principal = Depends(require("incidents:write"))`."""
     if scope not in ALL_SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:  # async: FastAPI would run a sync one in a thread
         principal = current_principal(request)
         principal.require(scope)
         request.state.scope = scope
