@@ -362,8 +362,10 @@ class ApiGateway:
 def _internal_error_for(exc: Exception) -> CyberVaultError:
     from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+    # SQLSTATE 08xxx (connection) and 57P0x (shutdown, "starting up") arrive as plain DBAPIError from asyncpg.
+    sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", None) or "")
     if isinstance(exc, OperationalError | InterfaceError | ConnectionError | OSError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
+        isinstance(exc, DBAPIError) and (exc.connection_invalidated or sqlstate.startswith(("08", "57P")))
     ):
         return ServiceUnavailable("The database is unreachable; retry shortly.", headers={"Retry-After": "2"})
     return InternalError()
