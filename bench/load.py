@@ -95,9 +95,10 @@ async def _user(client_a: httpx.AsyncClient, client_b: httpx.AsyncClient, rate: 
 
 
 async def _more_keys(database_url: str, org_id: str, count: int) -> list[str]:
+    from tests.topology.cluster import SECRET
+
     from cybervault.keys.service import create_key
     from cybervault.kit.db import Database
-    from tests.topology.cluster import SECRET
 
     db = Database(database_url, pool_size=1)
     try:

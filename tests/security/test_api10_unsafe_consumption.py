@@ -111,8 +111,8 @@ async def test_markup_and_control_characters_come_back_inert(db: Database, tmp_p
 async def test_nvd_record_with_absurd_numbers(db: Database, tmp_path: Path, org: OrgKeys) -> None:
     record = {"id": "CVE-2099-9112", "published": "2099-04-01T00:00:00.000", "lastModified": "2099-05-01T00:00:00.000",
               "descriptions": [{"lang": "en", "value": "flaw"}],
-              "metrics": {"cvssMetricV31": [{"cvssData": {"vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
-                                                          "baseScore": 1e308}}]}}
+              "metrics": {"cvssMetricV31": [{"cvssData": {
+                  "vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "baseScore": 1e308}}]}}
     feed = {"resultsPerPage": 1, "startIndex": 0, "totalResults": 1, "format": "NVD_CVE", "version": "2.0",
             "timestamp": "2099-01-01T00:00:00.000", "vulnerabilities": [{"cve": record}]}
     path = tmp_path / "nvd.json"

@@ -88,8 +88,8 @@ async def test_slow_clients_do_not_starve_others(live_server: LiveServer, app: A
     try:
         for _ in range(40):  # connections that send half a request and stall
             sock = socket.create_connection(("127.0.0.1", live_server.port), timeout=5)
-            sock.sendall(b"POST /v1/incidents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                         org.live_key.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
+            sock.sendall(b"POST /v1/incidents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + org.live_key.encode()
+                         + b"\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
             sockets.append(sock)
         started = time.monotonic()
         async with httpx.AsyncClient(base_url=live_server.url, timeout=10,

@@ -205,7 +205,8 @@ class Cluster:
         return proc
 
     def start_worker(self, **extra: Any) -> CvProcess:
-        proc = CvProcess(["worker", "--concurrency", "8"], self.env(**extra), self.base / f"worker-{len(self.workers)}.log")
+        proc = CvProcess(["worker", "--concurrency", "8"], self.env(**extra),
+                         self.base / f"worker-{len(self.workers)}.log")
         self.workers.append(proc)
         return proc
 
