@@ -77,8 +77,10 @@ class LiveServer:
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        settings = settings.model_copy(update={"public_base_url": self.url})
-        self.app = create_app(settings, migrate=True)
+        # Jobs are left to the session app's runner: one consumer per process keeps every job on the
+        # event loop that owns the test's servers and fixtures.
+        settings = settings.model_copy(update={"public_base_url": self.url, "run_jobs_in_process": False})
+        self.app = create_app(settings, migrate=False)  # the session app migrated already
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port,
                                                     log_level="warning", lifespan="on"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)

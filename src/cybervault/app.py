@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
             await upgrade_database(db)
         broker: Broker = (RedisStreamBroker(settings.redis_url, settings.redis_prefix)
                           if settings.redis_url else InProcessBroker())
-        set_broker(broker)
+        set_broker(broker, db.engine.sync_engine)
         app.state.db = db
         app.state.broker = broker
         app.state.rate_limiter = RateLimiter(settings.redis_url, prefix=settings.redis_prefix,
@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
             if runner is not None:
                 await runner.shutdown()
             await bounded(broker.close())
-            set_broker(None)
+            set_broker(None, db.engine.sync_engine)
             await db.dispose()
 
     app = FastAPI(

@@ -75,7 +75,7 @@ def worker(concurrency: int | None = typer.Option(None, help="Jobs run at once (
         db = Database(settings.database_url, pool_size=max(4, (concurrency or settings.worker_concurrency) + 2),
                       pgbouncer=settings.database_pgbouncer)
         broker = RedisStreamBroker(settings.redis_url or "", settings.redis_prefix)
-        set_broker(broker)
+        set_broker(broker, db.engine.sync_engine)
         runner = JobRunner(db, broker, settings, concurrency=concurrency)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -120,12 +120,22 @@ class RedisStreamBroker:
 
 
 _broker: Broker | None = None
+# Brokers by database engine: tests (and embedders) may run several apps in one process, each with its
+# own event loop and broker; a commit must publish through the broker of the app whose engine it used.
+_by_engine: dict[int, Broker] = {}
 
 
-def set_broker(broker: Broker | None) -> None:
+def set_broker(broker: Broker | None, engine: object | None = None) -> None:
     global _broker
+    if engine is not None:
+        if broker is None:
+            _by_engine.pop(id(engine), None)
+        else:
+            _by_engine[id(engine)] = broker
     _broker = broker
 
 
-def get_broker() -> Broker | None:
+def get_broker(engine: object | None = None) -> Broker | None:
+    if engine is not None and id(engine) in _by_engine:
+        return _by_engine[id(engine)]
     return _broker

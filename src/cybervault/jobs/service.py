@@ -12,7 +12,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from cybervault.jobs.broker import get_broker
+from cybervault.jobs.broker import Broker, get_broker
 from cybervault.jobs.models import Job
 from cybervault.kit.db import utcnow
 from cybervault.kit.ids import new_id
@@ -48,14 +48,14 @@ def enqueue(
 @event.listens_for(Session, "after_commit")
 def _publish_after_commit(sync_session: Session) -> None:
     job_ids = sync_session.info.pop(_PENDING, None)
-    broker = get_broker()
+    broker = get_broker(sync_session.bind)
     if not job_ids or broker is None:
         return  # no broker in this process (e.g. the CLI): the reconciler publishes them
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return
-    task = loop.create_task(_publish(job_ids))
+    task = loop.create_task(_publish(broker, job_ids))
     _background.add(task)
     task.add_done_callback(_background.discard)
 
@@ -65,10 +65,7 @@ def _forget_after_rollback(sync_session: Session) -> None:
     sync_session.info.pop(_PENDING, None)
 
 
-async def _publish(job_ids: list[str]) -> None:
-    broker = get_broker()
-    if broker is None:
-        return
+async def _publish(broker: Broker, job_ids: list[str]) -> None:
     try:
         await broker.publish(job_ids)
     except Exception as exc:  # the reconciler will publish them again
