@@ -9,6 +9,9 @@ dropped afterwards), then times product/version matches against the loaded datab
 
     .venv/bin/python bench/cve_import.py [--records 250000] [--backends sqlite,postgres] [--matches 2000]
 
+Files this big are parsed in a worker process (see `importer.PIPELINE_MIN_BYTES`); its peak RSS is reported
+separately and the summary takes the larger of the two.
+
 Targets: >= 5,000 records/s, peak RSS < 500 MB, match p99 < 5 ms. Last line: cve_match_p99_ms=<x>.
 """
 
@@ -164,6 +167,15 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def worker_peak_rss_mb() -> float:
+    """The largest finished child process (the importer's parser worker): it counts against the budget too."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def load() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 async def pg_admin(sql: str) -> None:
     import asyncpg
 
@@ -187,7 +199,7 @@ async def run_backend(name: str, url: str, feed: Path, products: list[tuple[str,
         total = report.counts.inserted + report.counts.updated + report.counts.unchanged
         rate = total / elapsed
         print(f"[{name}] imported {total} records in {elapsed:.1f}s: {rate:,.0f} records/s, "
-              f"peak RSS {peak_rss_mb():.0f} MB")
+              f"peak RSS {peak_rss_mb():.0f} MB (parser worker {worker_peak_rss_mb():.0f} MB), {load()}")
         again = time.perf_counter()
         second = await import_file(db, feed, batch_size=2000)
         print(f"[{name}] re-import (idempotent): {second.counts.unchanged} unchanged, "
@@ -209,7 +221,7 @@ async def run_backend(name: str, url: str, feed: Path, products: list[tuple[str,
         p50 = statistics.median(timings)
         p99 = timings[int(len(timings) * 0.99) - 1]
         print(f"[{name}] match over {len(timings)} queries: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
-              f"{hits / len(timings):.1f} CVEs per query")
+              f"max {timings[-1]:.2f} ms, {hits / len(timings):.1f} CVEs per query, {load()}")
         return {"rate": rate, "p99": p99}
     finally:
         await db.dispose()
@@ -241,10 +253,11 @@ async def main() -> None:
                         args.matches)
                 finally:
                     await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    rss = peak_rss_mb()
+    rss = max(peak_rss_mb(), worker_peak_rss_mb())
     rate = min(r["rate"] for r in results.values())
     p99 = max(r["p99"] for r in results.values())
-    print(f"cve_import_records_per_s={rate:.0f} peak_rss_mb={rss:.0f} (targets: >=5000, <500)")
+    print(f"cve_import_records_per_s={rate:.0f} peak_rss_mb={rss:.0f} (targets: >=5000, <500; RSS is the larger of "
+          f"the main process and the parser worker), {load()}")
     print(f"cve_match_p99_ms={p99:.2f}")
 
 

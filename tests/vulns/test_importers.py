@@ -284,3 +284,32 @@ def test_cli_import_reports_and_exit_code(tmp_path: Path, monkeypatch: pytest.Mo
     assert "not-a-cve" in bad.output and "no such file" in bad.output
     if hasattr(get_settings, "cache_clear"):
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("pipelined", [False, True])
+async def test_worker_process_import_reports_like_in_process(db: Database, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch, pipelined: bool) -> None:
+    """Big files are parsed in a worker process; the report and the stored rows must not depend on that."""
+    from cybervault.vulns import importer
+
+    monkeypatch.setattr(importer, "PIPELINE_MIN_BYTES", 0 if pipelined else 1 << 40)
+    year = 2097 if pipelined else 2096  # the database outlives one test: keep the two runs apart
+    good = [cve(f"CVE-{year}-8{i:04d}", desc=f"Flaw number {i} in gizmod.") for i in range(1200)]
+    bad = [{"id": 12345}, {**cve(f"CVE-{year}-9001"), "published": ["2099"]}]
+    blob = gzip.compress(json.dumps(nvd_feed(*bad, *good)).encode())
+    path = tmp_path / "feed.json.gz"
+    path.write_bytes(blob[: len(blob) * 3 // 4])  # truncated: the good records before the break still import
+    report = await import_file(db, path, batch_size=300)
+    assert report.file_error is not None and "truncated or malformed" in report.file_error
+    assert f"after record CVE-{year}-8" in report.file_error
+    assert [f.record_id for f in report.failures] == ["#0", f"CVE-{year}-9001"]
+    assert report.records == report.counts.inserted + 2 and report.counts.inserted > 300
+    async with db.session() as s:
+        stored = await s.scalar(select(func.count()).select_from(Cve).where(Cve.cve_id.like(f"CVE-{year}-%")))
+    assert stored == report.counts.inserted
+    assert await count(db, CveCpeMatch, cve_id=f"CVE-{year}-80000") == 1
+    again = await import_file(db, path, batch_size=300)
+    assert again.counts.inserted == 0 and again.counts.unchanged == report.counts.inserted
+    async with db.session() as s:
+        found = [m.cve_id for m in await match_service(s, vendor="acme", product="gizmod", version="2.9")]
+    assert f"CVE-{year}-80000" in found

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cybervault.kit.db import UTCDateTime
 
-__all__ = ["bulk_insert"]
+__all__ = ["bulk_insert", "insert_tuples", "tuple_converter"]
 
 Convert = Callable[[Any], Any]
 
@@ -26,15 +26,20 @@ def _identity(value: Any) -> Any:
     return value
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # what json.dumps(..., separators) does, built once
+
+
 def _json(value: Any) -> Any:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
+    return None if value is None else _ENCODE(value)
 
 
 def _sqlite_datetime(value: dt.datetime | None) -> str | None:
     # The format SQLAlchemy's SQLite DateTime type writes and reads back (naive UTC).
     if value is None:
         return None
-    return value.astimezone(dt.UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _sqlite_date(value: dt.date | None) -> str | None:
@@ -58,6 +63,48 @@ def _converter(column_type: Any, dialect: str) -> Convert:
     return _identity
 
 
+def tuple_converter(table: Table, columns: Sequence[str], dialect: str) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """A function turning a row of Python values (in `columns` order) into what the driver stores.
+
+    The import worker process calls it, so the main process only hands finished tuples to the driver.
+    """
+    if dialect not in ("sqlite", "postgresql"):
+        return tuple
+    convert = [_converter(table.c[name].type, dialect) for name in columns]
+    # Only convert the columns that need it; most are stored as they are.
+    todo = [(i, f) for i, f in enumerate(convert) if f is not _identity]
+
+    def run(values: Sequence[Any]) -> tuple[Any, ...]:
+        out = list(values)
+        for i, f in todo:
+            out[i] = f(out[i])
+        return tuple(out)
+
+    return run
+
+
+async def insert_tuples(session: AsyncSession, table: Table, columns: Sequence[str],
+                        records: Sequence[tuple[Any, ...]]) -> None:
+    """Insert rows already converted by `tuple_converter` for this session's dialect."""
+    if not records:
+        return
+    conn = await session.connection()
+    dialect = conn.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        await session.execute(table.insert(), [dict(zip(columns, r, strict=True)) for r in records])
+        return
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    if dialect == "postgresql":
+        await driver.copy_records_to_table(table.name, records=records, columns=list(columns))
+    else:
+        quoted = ", ".join(f'"{name}"' for name in columns)
+        marks = ", ".join("?" for _ in columns)
+        # Identifiers come from our own table metadata, never from input.
+        sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})'  # noqa: S608
+        await driver.executemany(sql, records)
+
+
 async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
@@ -67,15 +114,5 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[dict[s
     if dialect not in ("sqlite", "postgresql"):
         await session.execute(table.insert(), list(rows))
         return
-    convert = [_converter(table.c[name].type, dialect) for name in columns]
-    records = [tuple(f(row[name]) for f, name in zip(convert, columns, strict=True)) for row in rows]
-    raw = await conn.get_raw_connection()
-    driver = raw.driver_connection
-    if dialect == "postgresql":
-        await driver.copy_records_to_table(table.name, records=records, columns=columns)
-    else:
-        quoted = ", ".join(f'"{name}"' for name in columns)
-        marks = ", ".join("?" for _ in columns)
-        # Identifiers come from our own table metadata, never from input.
-        sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})'  # noqa: S608
-        await driver.executemany(sql, records)
+    convert = tuple_converter(table, columns, dialect)
+    await insert_tuples(session, table, columns, [convert([row[name] for name in columns]) for row in rows])

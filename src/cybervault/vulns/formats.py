@@ -21,6 +21,7 @@ from typing import IO, Any
 import ijson
 
 from cybervault.vulns.cve5 import record_from_cve5
+from cybervault.vulns.fastjson import nvd_items
 from cybervault.vulns.records import RecordError, parse_day, record_from_nvd
 from cybervault.vulns.repository import CVE_ID
 
@@ -229,8 +230,27 @@ def _guarded(stream: IO[bytes]) -> IO[bytes]:
     return io.BufferedReader(_ShapeGuard(_StringGuard(stream)), buffer_size=256 * 1024)
 
 
-def _nvd(stream: IO[bytes]) -> Iterator[Parsed]:
-    for index, item in enumerate(ijson.items(_guarded(stream), "vulnerabilities.item")):
+def _nvd_items(data: DataFile) -> Iterator[Any]:
+    """The feed's items: the fast C-scanner reader, or ijson (re-reading the file) when the input is unusual."""
+    done = 0
+    try:
+        for item in nvd_items(_guarded(data.stream)):
+            done += 1
+            yield item
+        return
+    except Exception:  # noqa: BLE001, S110 - ijson below decides what the problem is, and reports it
+        pass
+    fresh = open_data(data.path)
+    try:
+        for index, item in enumerate(ijson.items(_guarded(fresh.stream), "vulnerabilities.item")):
+            if index >= done:
+                yield item
+    finally:
+        fresh.close()
+
+
+def _nvd(data: DataFile) -> Iterator[Parsed]:
+    for index, item in enumerate(_nvd_items(data)):
         cve = item.get("cve") if isinstance(item, dict) else None
         rid = cve.get("id") if isinstance(cve, dict) and isinstance(cve.get("id"), str) else f"#{index}"
         try:
@@ -347,13 +367,13 @@ def _epss(stream: IO[bytes]) -> Iterator[Parsed]:
                            "score_date": score_date})
 
 
-READERS = {NVD: _nvd, CVE5: _cve5, KEV: _kev, EPSS: _epss}
+READERS = {CVE5: _cve5, KEV: _kev, EPSS: _epss}
 
 
 def read_records(data: DataFile, fmt: str) -> Iterator[Parsed]:
     """Yield parsed records; raise FileFormatError (after the good ones) if the file breaks."""
     try:
-        yield from READERS[fmt](data.stream)
+        yield from (_nvd(data) if fmt == NVD else READERS[fmt](data.stream))
     except (StringTooLong, JsonTooComplex) as exc:
         raise FileFormatError(f"rejected: {exc}") from exc
     except _READ_ERRORS as exc:

@@ -7,6 +7,8 @@ no record is ever half-written (its CVE row and its CPE rows commit together or 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import queue as queue_mod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from cybervault.kit.db import Database
+from cybervault.kit.db import Database, utcnow
 from cybervault.vulns.formats import (
     CVE5,
     EPSS,
@@ -26,11 +28,15 @@ from cybervault.vulns.formats import (
     open_data,
     read_records,
 )
-from cybervault.vulns.repository import CveStore, UpsertCounts
+from cybervault.vulns.repository import CveStore, PreparedRecord, UpsertCounts, prepare_record
 
 __all__ = ["FileReport", "Failure", "import_file", "import_paths"]
 
 BATCH = 1000
+# Files at least this big (on disk) are parsed in a worker process while this one writes: parsing and row
+# building are pure Python and would otherwise share one core (and the GIL) with the database driver.
+PIPELINE_MIN_BYTES = 2 << 20
+_QUEUE_DEPTH = 4  # batches in flight between the processes: bounds memory
 Progress = Callable[[int, int], None]  # (bytes read, records seen)
 
 
@@ -56,6 +62,8 @@ class FileReport:
 
 
 async def _write(store: CveStore, fmt: str, values: Sequence[Any]) -> UpsertCounts:
+    if values and isinstance(values[0], PreparedRecord):
+        return await store.upsert_prepared(values, source=fmt)
     if fmt in (NVD, CVE5):
         return await store.upsert_records(values, source=fmt)
     if fmt == KEV:
@@ -81,6 +89,108 @@ async def _write_batch(db: Database, fmt: str, batch: list[Parsed], report: File
             report.failures.append(Failure(report.file, parsed.record_id, f"database refused it: {reason}"))
 
 
+def _worker_batch(batch: list[Parsed], fmt: str, dialect: str) -> list[tuple[Any, ...]]:
+    now = utcnow()
+    out = []
+    for p in batch:
+        r = prepare_record(p.value, fmt, now, dialect)
+        out.append((p.record_id, r.cve_id, r.last_modified, r.kev, r.cve, r.matches))
+    return out
+
+
+def _parse_worker(path: str, fmt: str, batch_size: int, dialect: str, max_failures: int, out: Any) -> None:
+    """Worker process: parse the file and send finished rows, one message per batch.
+
+    Message: ("batch", rows, failures, records seen, bytes read, file error, done) or ("crash", reason).
+    Plain tuples keep pickling cheap.
+    """
+    data = open_data(Path(path))
+    try:
+        records = read_records(data, fmt)
+        seen, sent_failures, last_id = 0, 0, "(start of file)"
+        batch: list[Parsed] = []
+        failures: list[tuple[str, str]] = []
+        file_error: str | None = None
+        try:
+            for parsed in records:
+                seen += 1
+                if parsed.error is not None:
+                    if sent_failures < max_failures:
+                        failures.append((parsed.record_id, parsed.error))
+                        sent_failures += 1
+                    continue
+                last_id = parsed.record_id
+                batch.append(parsed)
+                if len(batch) >= batch_size:
+                    out.put(("batch", _worker_batch(batch, fmt, dialect), failures, seen, data.position, None,
+                             False))
+                    batch, failures = [], []
+        except FileFormatError as exc:
+            file_error = f"{exc} (after record {last_id})"
+        out.put(("batch", _worker_batch(batch, fmt, dialect), failures, seen, data.position, file_error, True))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which owns the report
+        out.put(("crash", f"{type(exc).__name__}: {exc}"[:300]))
+    finally:
+        data.close()
+
+
+async def _import_pipelined(db: Database, path: Path, fmt: str, report: FileReport, progress: Progress | None,
+                            batch_size: int, max_failures_listed: int) -> None:
+    """Parse in a worker process while this process writes the previous batch."""
+    ctx = multiprocessing.get_context("spawn")  # never fork a process that runs an event loop and threads
+    messages: Any = ctx.Queue(maxsize=_QUEUE_DEPTH)
+    proc = ctx.Process(target=_parse_worker, daemon=True,
+                       args=(str(path), fmt, batch_size, db.engine.dialect.name, max_failures_listed, messages))
+    proc.start()
+
+    def receive() -> tuple[Any, ...]:
+        while True:
+            try:
+                return messages.get(timeout=0.5)  # type: ignore[no-any-return]
+            except queue_mod.Empty:
+                if not proc.is_alive():
+                    try:
+                        return messages.get(timeout=1.0)  # type: ignore[no-any-return]
+                    except queue_mod.Empty:
+                        return ("crash", f"parser process exited with code {proc.exitcode}")
+
+    pending: asyncio.Task[None] | None = None
+    try:
+        while True:
+            msg = await asyncio.to_thread(receive)
+            if msg[0] == "crash":
+                report.file_error = f"cannot read file: {msg[1]}"
+                break
+            _, rows, failures, seen, position, file_error, done = msg
+            report.records = seen
+            for record_id, reason in failures:
+                if len(report.failures) < max_failures_listed:
+                    report.failures.append(Failure(report.file, record_id, reason))
+            batch = [Parsed(rid, PreparedRecord(cve_id, modified, kev, cve, matches))
+                     for rid, cve_id, modified, kev, cve, matches in rows]
+            if pending is not None:
+                await pending
+                pending = None
+            if batch:
+                pending = asyncio.create_task(_write_batch(db, fmt, batch, report))
+            if file_error is not None:
+                report.file_error = file_error
+            if progress:
+                progress(position, report.records)
+            if done:
+                break
+        if pending is not None:
+            await pending
+    finally:
+        if pending is not None and not pending.done():
+            await pending
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(timeout=5)
+        messages.close()
+
+
 async def import_file(db: Database, path: Path, *, progress: Progress | None = None,
                       batch_size: int = BATCH, max_failures_listed: int = 1000) -> FileReport:
     report = FileReport(file=str(path))
@@ -90,6 +200,13 @@ async def import_file(db: Database, path: Path, *, progress: Progress | None = N
         report.file_error = str(exc)
         return report
     report.format = fmt
+    if fmt in (NVD, CVE5) and path.stat().st_size >= PIPELINE_MIN_BYTES:
+        await _import_pipelined(db, path, fmt, report, progress, batch_size, max_failures_listed)
+        if progress:
+            progress(path.stat().st_size, report.records)
+        if report.records == 0 and report.file_error is None:
+            report.file_error = "no records found"
+        return report
     data = open_data(path)
     records = read_records(data, fmt)
     state = {"last_id": "(start of file)", "done": False}

@@ -18,7 +18,7 @@ from cvss import CVSS3, CVSS4
 from cvss.exceptions import CVSSError
 
 from cybervault.vulns.cpe import Cpe, InvalidCpe, parse_cpe
-from cybervault.vulns.versions import InvalidVersion, parse_version
+from cybervault.vulns.versions import InvalidVersion, version_key
 
 __all__ = [
     "Configuration",
@@ -224,10 +224,15 @@ def _pick_metric(metrics: dict[str, Any], key: str) -> dict[str, Any] | None:
     return chosen
 
 
+_BOUND_KEYS = ("versionStartIncluding", "versionStartExcluding", "versionEndIncluding", "versionEndExcluding")
+
+
 def _criterion(raw: Any) -> CpeCriterion:
     if not isinstance(raw, dict):
         raise RecordError("cpeMatch entries must be objects")
-    criteria = _str(raw, "criteria", required=True, limit=512)
+    criteria = raw.get("criteria")
+    if type(criteria) is not str or len(criteria) > 512:  # the common case is checked inline (hot path)
+        criteria = _str(raw, "criteria", required=True, limit=512)
     assert criteria is not None
     try:
         cpe = parse_cpe(criteria)
@@ -236,24 +241,19 @@ def _criterion(raw: Any) -> CpeCriterion:
     vulnerable = raw.get("vulnerable", True)
     if not isinstance(vulnerable, bool):
         raise RecordError("vulnerable must be a boolean")
-    bounds = {}
-    for key in ("versionStartIncluding", "versionStartExcluding", "versionEndIncluding", "versionEndExcluding"):
-        val = _str(raw, key, limit=128)
+    bounds: list[str | None] = []
+    for key in _BOUND_KEYS:
+        val = raw.get(key)
         if val is not None:
+            if type(val) is not str or len(val) > 128:
+                val = _str(raw, key, limit=128)
+                assert val is not None
             try:
-                parse_version(val)
+                version_key(val)  # validates (cached); no Version object needed here
             except InvalidVersion as exc:
                 raise RecordError(f"{key} {val[:40]!r} is not a version") from exc
-        bounds[key] = val
-    return CpeCriterion(
-        criteria=criteria,
-        cpe=cpe,
-        vulnerable=vulnerable,
-        version_start_including=bounds["versionStartIncluding"],
-        version_start_excluding=bounds["versionStartExcluding"],
-        version_end_including=bounds["versionEndIncluding"],
-        version_end_excluding=bounds["versionEndExcluding"],
-    )
+        bounds.append(val)
+    return CpeCriterion(criteria, cpe, vulnerable, bounds[0], bounds[1], bounds[2], bounds[3])
 
 
 def _operator(raw: dict[str, Any], default: str = "OR") -> str:

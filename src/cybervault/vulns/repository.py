@@ -11,13 +11,13 @@ from sqlalchemy import Select, and_, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cybervault.kit.db import utcnow
-from cybervault.vulns.bulk import bulk_insert
+from cybervault.vulns.bulk import bulk_insert, insert_tuples, tuple_converter
 from cybervault.vulns.cpe import ANY, NA
 from cybervault.vulns.models import Cve, CveCpeMatch, EpssScore, KevEntry
 from cybervault.vulns.records import CVE_ID, CpeCriterion, CveRecord, KevInfo
 from cybervault.vulns.versions import InvalidVersion, sortable_key
 
-__all__ = ["CveStore", "UpsertCounts", "cve_seq", "CVE_ID"]
+__all__ = ["CveStore", "PreparedRecord", "UpsertCounts", "cve_seq", "CVE_ID", "prepare_record"]
 
 _IN_CHUNK = 500  # stay well under SQLite's bound-parameter limit
 
@@ -120,6 +120,48 @@ def cve_row(record: CveRecord, source: str, now: dt.datetime) -> dict[str, Any]:
     }
 
 
+CVE_COLUMNS = ("cve_id", "seq", "description", "published", "last_modified", "vuln_status", "cvss_v31_vector",
+               "cvss_v31_score", "cvss_v40_vector", "cvss_v40_score", "cvss_score", "severity", "cwes",
+               "references", "configurations", "source", "imported_at")
+MATCH_COLUMNS = ("cve_id", "part", "vendor", "product", "vulnerable", "decisive", "criteria",
+                 "version_start_including", "version_start_excluding", "version_end_including",
+                 "version_end_excluding", "lo_key", "hi_key")
+
+
+@dataclass(slots=True)
+class PreparedRecord:
+    """A record as finished database rows for one dialect: the import worker process builds these."""
+
+    cve_id: str
+    last_modified: dt.datetime | None
+    kev: KevInfo | None
+    cve: tuple[Any, ...]
+    matches: list[tuple[Any, ...]]
+
+
+_CONVERTERS: dict[str, tuple[Any, Any]] = {}
+
+
+def _converters(dialect: str) -> tuple[Any, Any]:
+    conv = _CONVERTERS.get(dialect)
+    if conv is None:
+        conv = _CONVERTERS[dialect] = (tuple_converter(Cve.__table__, CVE_COLUMNS, dialect),
+                                       tuple_converter(CveCpeMatch.__table__, MATCH_COLUMNS, dialect))
+    return conv
+
+
+def prepare_record(record: CveRecord, source: str, now: dt.datetime, dialect: str) -> PreparedRecord:
+    cve_conv, match_conv = _converters(dialect)
+    row = cve_row(record, source, now)
+    return PreparedRecord(
+        cve_id=record.cve_id,
+        last_modified=record.last_modified,
+        kev=record.kev,
+        cve=cve_conv([row[c] for c in CVE_COLUMNS]),
+        matches=[match_conv([m[c] for c in MATCH_COLUMNS]) for m in criterion_rows(record)],
+    )
+
+
 def _replaces(existing_source: str, existing_modified: dt.datetime | None, source: str,
               modified: dt.datetime | None) -> bool:
     """Whether an incoming record replaces the stored one.
@@ -147,12 +189,23 @@ class CveStore:
 
     # --- writes ---------------------------------------------------------------------------------
 
+    async def dialect(self) -> str:
+        return (await self.session.connection()).dialect.name
+
     async def upsert_records(self, records: Sequence[CveRecord], *, source: str) -> UpsertCounts:
         """Insert new records and replace older ones; the caller owns the transaction."""
+        if not records:
+            return UpsertCounts()
+        dialect, now = await self.dialect(), utcnow()
+        return await self.upsert_prepared([prepare_record(r, source, now, dialect) for r in records],
+                                          source=source)
+
+    async def upsert_prepared(self, records: Sequence[PreparedRecord], *, source: str) -> UpsertCounts:
+        """`upsert_records` for records already turned into rows (by `prepare_record`, same dialect)."""
         counts = UpsertCounts()
         if not records:
             return counts
-        latest: dict[str, CveRecord] = {}
+        latest: dict[str, PreparedRecord] = {}
         for r in records:  # the same id twice in one batch: keep the newest
             prev = latest.get(r.cve_id)
             if prev is None or _replaces(source, prev.last_modified, source, r.last_modified):
@@ -164,7 +217,7 @@ class CveStore:
                 select(Cve.cve_id, Cve.source, Cve.last_modified).where(Cve.cve_id.in_(chunk))
             )
             existing.update({row[0]: (row[1], row[2]) for row in rows})
-        to_write: list[CveRecord] = []
+        to_write: list[PreparedRecord] = []
         replaced: list[str] = []
         for cve_id, rec in latest.items():
             old = existing.get(cve_id)
@@ -182,10 +235,9 @@ class CveStore:
             await self.session.execute(delete(CveCpeMatch).where(CveCpeMatch.cve_id.in_(chunk)))
             await self.session.execute(delete(Cve).where(Cve.cve_id.in_(chunk)))
         if to_write:
-            now = utcnow()
-            await bulk_insert(self.session, Cve.__table__, [cve_row(r, source, now) for r in to_write])
-            match_rows = [row for r in to_write for row in criterion_rows(r)]
-            await bulk_insert(self.session, CveCpeMatch.__table__, match_rows)
+            await insert_tuples(self.session, Cve.__table__, CVE_COLUMNS, [r.cve for r in to_write])
+            await insert_tuples(self.session, CveCpeMatch.__table__, MATCH_COLUMNS,
+                                [m for r in to_write for m in r.matches])
             kev_rows = [(r.cve_id, r.kev) for r in to_write if r.kev is not None]
             if kev_rows:
                 await self._kev_from_records(kev_rows, source)
