@@ -79,7 +79,9 @@ def base_settings(**overrides: Any) -> Settings:
 def _no_unbounded_live_scans() -> Iterator[None]:
     """Safety net for the whole suite: a live scan started in this process must name the ports of servers
     the test started (tests/scans and tests/topology install their own narrowing); anything else fails
-    before a packet is sent instead of sweeping the shared loopback's top ports."""
+    before a packet is sent instead of sweeping the shared loopback's top ports. Fixtures that narrow the
+    engine for a directory are function-scoped: a wider scope would outlive its directory, because pytest
+    groups tests by backend and keeps such fixtures alive across the groups."""
     from cybervault.scans import runner
 
     def refuse(depth: str) -> Any:

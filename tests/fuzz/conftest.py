@@ -29,7 +29,7 @@ async def _refuse_async(*_args: Any, **_kwargs: Any) -> Any:
     raise OSError("outbound connections are disabled while fuzzing")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def sealed() -> Iterator[int]:
     """Patch every outbound path; yields the one port live scans may probe."""
     from cybervault.incidents.channels import email
@@ -67,7 +67,7 @@ def sealed() -> Iterator[int]:
     listener.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def fuzz_server(settings: Settings, app: Any, sealed: int) -> Iterator[LiveServer]:
     server = LiveServer(settings.model_copy(update={"webhook_allowed_networks": []}))
     server.start()

@@ -28,7 +28,7 @@ def _test_engine_options(depth: str) -> ScanOptions:
     return ScanOptions(depth=depth, ports=list(ALLOWED_PORTS))  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
 def _loopback_only_engine() -> Iterator[None]:
     original = runner.engine_options
     runner.engine_options = _test_engine_options  # type: ignore[assignment]

@@ -77,7 +77,7 @@ async def make_app(app: Any, settings: Any) -> Any:
         yield build
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
 def _scans_probe_only_our_own_port() -> Any:
     """Live scans started by these tests may probe one port: a listener this fixture owns."""
     import socket
