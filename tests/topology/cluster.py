@@ -4,7 +4,6 @@ PostgreSQL or Redis, so they can be restarted and stopped at will."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import secrets
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+
+from tests.helpers import poll_until
 
 PG_BIN = Path(os.environ.get("CYBERVAULT_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -268,13 +269,5 @@ def cluster(scan_ports: list[int] | None = None) -> Any:
 
 
 async def poll(predicate: Any, timeout: float = 30.0, interval: float = 0.1, message: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        await asyncio.sleep(interval)
+    """poll_until with the longer defaults that process start-up needs."""
+    return await poll_until(predicate, timeout=timeout, interval=interval, message=message)
