@@ -90,7 +90,7 @@ func apiError(status int, code string) action {
 		"request_id": fmt.Sprintf("req_flaky_%d", status)}}}
 }
 
-var asset = map[string]any{"id": "ast_1", "object": "asset", "livemode": false, "target": "10.9.9.9", "name": "flaky"}
+var asset = map[string]any{"id": "ast_1", "object": "asset", "livemode": false, "target": "198.51.100.9", "name": "flaky"}
 
 // flakyClient records the waits it is asked for and sleeps at most 20 ms of each, so tests stay fast.
 func flakyClient(t *testing.T, url string, opts ...cybervault.Option) (*cybervault.Client, *[]time.Duration) {
@@ -116,7 +116,7 @@ func TestPostRetries429Then503WithOneIdempotencyKey(t *testing.T) {
 	withRetryAfter.header = map[string]string{"Retry-After": "2"}
 	f.script("POST /v1/assets", withRetryAfter, apiError(503, "service_unavailable"), action{status: 201, body: asset})
 	c, waits := flakyClient(t, f.URL)
-	got, err := c.Assets.Create(context.Background(), "10.9.9.9", cybervault.Params{"name": "flaky"})
+	got, err := c.Assets.Create(context.Background(), "198.51.100.9", cybervault.Params{"name": "flaky"})
 	if err != nil || got.String("name") != "flaky" || got.ID() != "ast_1" {
 		t.Fatalf("%v %v", got, err)
 	}

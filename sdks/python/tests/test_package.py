@@ -111,9 +111,9 @@ def test_object_ids_cannot_change_the_request_path() -> None:
 
 
 def test_models_keep_unknown_fields() -> None:
-    asset = cybervault_sdk.Asset.from_dict({"id": "ast_1", "object": "asset", "target": "10.0.0.1",
+    asset = cybervault_sdk.Asset.from_dict({"id": "ast_1", "object": "asset", "target": "203.0.113.1",
                                             "brand_new_field": {"x": 1}})
-    assert asset.target == "10.0.0.1" and asset.brand_new_field == {"x": 1} and asset["brand_new_field"]["x"] == 1
+    assert asset.target == "203.0.113.1" and asset.brand_new_field == {"x": 1} and asset["brand_new_field"]["x"] == 1
     assert asset.to_dict()["brand_new_field"] == {"x": 1}
     with pytest.raises(AttributeError):
         _ = asset.not_there

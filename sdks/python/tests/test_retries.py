@@ -12,7 +12,7 @@ from cybervault_sdk import AsyncClient, Client
 
 from .flaky_server import Action, FlakyServer
 
-OK_ASSET = {"id": "ast_1", "object": "asset", "livemode": False, "target": "10.9.9.9", "name": "flaky"}
+OK_ASSET = {"id": "ast_1", "object": "asset", "livemode": False, "target": "198.51.100.9", "name": "flaky"}
 
 
 def _path() -> str:
@@ -30,7 +30,7 @@ def test_post_retries_429_then_503_then_succeeds_with_one_idempotency_key(flaky:
                      Action.error(503, "service_unavailable"),
                      Action(201, OK_ASSET))
     with _client(flaky, max_retries=2) as client:
-        asset = client.assets.create("10.9.9.9", name="flaky")
+        asset = client.assets.create("198.51.100.9", name="flaky")
     assert asset.id == "ast_1" and asset.name == "flaky"
     arrived = flaky.app.requests("POST", "/v1/assets")[before:]
     assert len(arrived) == 3
@@ -153,7 +153,7 @@ def test_the_scan_starting_get_is_not_resent_after_a_drop(flaky: FlakyServer) ->
                      Action(200, {"scan_id": "sc_x", "status": "completed"}))
     before = len(flaky.app.requests("GET", "/v1/threats/scan"))
     with _client(flaky, max_retries=3) as client, pytest.raises(cybervault_sdk.APIConnectionError):
-        client.threats.scan("10.9.9.9")
+        client.threats.scan("198.51.100.9")
     assert len(flaky.app.requests("GET", "/v1/threats/scan")) == before + 1
 
 
@@ -173,12 +173,12 @@ def test_threats_scan_polls_until_the_scan_finishes(flaky: FlakyServer) -> None:
     flaky.app.script("GET", "/v1/threats/scan", Action(202, running))
     flaky.app.script("GET", "/v1/threats/scans/sc_poll", Action(200, running), Action(200, done))
     with _client(flaky) as client:
-        scan = client.threats.scan("10.9.9.9", depth="quick", include_vulns=False, poll_interval=0.05)
+        scan = client.threats.scan("198.51.100.9", depth="quick", include_vulns=False, poll_interval=0.05)
     assert scan.status == "completed" and scan.threats_found == 1
     assert isinstance(scan.findings[0], cybervault_sdk.Finding) and scan.findings[0].port == 22
     assert scan.findings[0].extra_field_from_a_newer_server == 1  # unknown fields are kept
     start = flaky.app.requests("GET", "/v1/threats/scan")[-1]
-    assert {"target_ip=10.9.9.9", "depth=quick", "include_vulns=false"} <= set(start.query.split("&"))
+    assert {"target_ip=198.51.100.9", "depth=quick", "include_vulns=false"} <= set(start.query.split("&"))
     assert len(flaky.app.requests("GET", "/v1/threats/scans/sc_poll")) == 2
 
 
@@ -187,7 +187,7 @@ def test_threats_scan_gives_up_after_its_timeout(flaky: FlakyServer) -> None:
     flaky.app.script("GET", "/v1/threats/scan", Action(202, running))
     flaky.app.script("GET", "/v1/threats/scans/sc_slow", Action(200, running))
     with _client(flaky) as client, pytest.raises(cybervault_sdk.ScanTimeoutError) as caught:
-        client.threats.scan("10.9.9.9", timeout=0.3, poll_interval=0.05)
+        client.threats.scan("198.51.100.9", timeout=0.3, poll_interval=0.05)
     assert caught.value.scan.status == "running" and caught.value.scan.scan_id == "sc_slow"
 
 
@@ -196,7 +196,7 @@ async def test_async_client_retries_with_the_same_idempotency_key(flaky: FlakySe
     flaky.app.script("POST", path, Action.error(503, "service_unavailable", headers={"Retry-After": "0"}),
                      Action(drop=True), Action(201, OK_ASSET))
     async with AsyncClient(api_key="cv_test_sk_async", base_url=flaky.url, max_retries=2) as client:
-        result = await client.raw_request("POST", path, json={"target": "10.9.9.9"})
+        result = await client.raw_request("POST", path, json={"target": "198.51.100.9"})
     assert result.status_code == 201 and result.body == OK_ASSET
     arrived = flaky.app.requests("POST", path)
     assert len(arrived) == 3 and len({r.idempotency_key for r in arrived}) == 1
@@ -218,5 +218,5 @@ async def test_async_threats_scan_polls_until_the_scan_finishes(flaky: FlakyServ
     flaky.app.script("GET", "/v1/threats/scans/sc_apoll", Action(200, {**running, "status": "running"}),
                      Action(200, done))
     async with AsyncClient(api_key="cv_test_sk_async", base_url=flaky.url) as client:
-        scan = await client.threats.scan("10.9.9.9", poll_interval=0.05)
+        scan = await client.threats.scan("198.51.100.9", poll_interval=0.05)
     assert scan.status == "failed" and scan.error == "host unreachable" and scan.is_finished

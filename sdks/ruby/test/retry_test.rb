@@ -5,7 +5,7 @@ require "flaky_server"
 require "socket"
 
 class RetryTest < Minitest::Test
-  ASSET = { id: "ast_1", object: "asset", livemode: false, target: "10.9.9.9", name: "flaky" }.freeze
+  ASSET = { id: "ast_1", object: "asset", livemode: false, target: "198.51.100.9", name: "flaky" }.freeze
 
   def setup
     @flaky = FlakyServer.new
@@ -28,7 +28,7 @@ class RetryTest < Minitest::Test
     @flaky.script("POST /v1/assets", FlakyServer.error(429, "rate_limit_exceeded", "Retry-After" => "2"),
                   FlakyServer.error(503, "service_unavailable"), { status: 201, body: ASSET })
     c = client
-    asset = c.assets.create("10.9.9.9", name: "flaky")
+    asset = c.assets.create("198.51.100.9", name: "flaky")
     assert_equal "flaky", asset.name
     arrived = @flaky.requests("POST /v1/assets")
     assert_equal 3, arrived.size
