@@ -26,11 +26,20 @@ ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 STORAGE_PORTS = {5432, 6379}  # the test backends' own PostgreSQL and Redis connections stay allowed
 
 
+def _loopback(value: Any) -> bool:
+    return isinstance(value, str) and (value.startswith("127.") or value in ("localhost", "::1"))
+
+
 def _storage(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Connections the sandbox cannot have made: to storage, or to loopback listeners of other tests'
+    background work (webhook receivers) that may still be running. Every sandbox target here is
+    off-loopback, so a sandbox connection attempt is still caught."""
     values = [*args, *kwargs.values()]
     for value in values:
-        if isinstance(value, tuple) and len(value) >= 2 and value[1] in STORAGE_PORTS:
+        if isinstance(value, tuple) and len(value) >= 2 and (value[1] in STORAGE_PORTS or _loopback(value[0])):
             return True
+    if any(_loopback(v) for v in values):
+        return True
     return any(v in STORAGE_PORTS for v in values if isinstance(v, int) and not isinstance(v, bool))
 
 
