@@ -98,9 +98,15 @@ class LiveServer:
         self.thread.join(timeout=15)
 
 
-async def poll_until(predicate: Any, *, timeout: float = 10.0, interval: float = 0.05,
+# Long enough for the slow-but-correct paths under a loaded CI machine: a webhook's first attempt that
+# the inline sender could not make is made by its own job after a grace period (lease + timeout + 5 s).
+DEFAULT_POLL_TIMEOUT = 30.0
+
+
+async def poll_until(predicate: Any, *, timeout: float = DEFAULT_POLL_TIMEOUT, interval: float = 0.05,
                      message: str = "condition") -> Any:
-    """Await `predicate()` (sync or async) until it returns a truthy value or the deadline passes."""
+    """Await `predicate()` (sync or async) until it returns a truthy value or the deadline passes.
+    The deadline only costs time when a test fails, so it is generous."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
