@@ -27,7 +27,7 @@ _VENDOR_GROUPS: tuple[frozenset[str], ...] = (
     frozenset({"vmware", "pivotal_software", "rabbitmq", "broadcom"}),
     frozenset({"vsftpd_project", "vsftpd", "beasts"}),
     frozenset({"elastic", "elasticsearch"}),
-    frozenset({"openbsd", "openssh"}),
+    frozenset({"openbsd", "openssh", "opensmtpd"}),
     frozenset({"ivanti", "pulsesecure", "pulse_secure", "juniper"}),
     frozenset({"citrix", "cloud_software_group"}),
     frozenset({"zimbra", "synacor"}),

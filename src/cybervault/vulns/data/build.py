@@ -32,7 +32,7 @@ _BOUNDS = re.compile(r"^(?:(?P<lop>>=|>)(?P<low>[^<>=]+))?(?:(?P<hop><=|<)(?P<hi
 @dataclass(frozen=True)
 class CuratedRow:
     cve_id: str
-    check: str  # "V" compared with the NVD record, "M" from memory
+    check: str  # "V" compared with the NVD record, "C" with the CVE 5 record only, "M" from memory
     record: dict[str, Any]
 
 
@@ -125,8 +125,8 @@ def parse_line(line: str) -> CuratedRow:
         cve["cisaActionDue"] = due or None
         cve["cisaRequiredAction"] = "Apply updates per vendor instructions."
         cve["cisaVulnerabilityName"] = description.split(":")[0][:120]
-    if check not in ("V", "M"):
-        raise ValueError(f"{cve_id}: check must be V or M")
+    if check not in ("V", "C", "M"):
+        raise ValueError(f"{cve_id}: check must be V, C or M")
     return CuratedRow(cve_id=cve_id, check=check, record=cve)
 
 
