@@ -100,7 +100,12 @@ def validation_error(exc: RequestValidationError) -> CyberVaultError:
 
 
 async def _background(app: FastAPI, settings: Settings, db: Database, broker: Broker) -> list[asyncio.Task[Any]]:
+    from cybervault.vulns.match_cache import start_warming
+
     tasks: list[asyncio.Task[Any]] = []
+    warming = start_warming(db.engine, settings.vuln_match_index)
+    if warming is not None:
+        tasks.append(warming)
     if settings.jobs_in_process:
         runner = JobRunner(db, broker, settings)
         app.state.runner = runner

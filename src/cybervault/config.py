@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = Field(2.0, gt=0)
     run_jobs_in_process: bool | None = None  # default: in-process when no Redis is configured
 
+    # Vulnerability matching: an in-memory index of the CVE tables per process (see docs/vulnerability-data.md)
+    vuln_match_index: bool = True
+
     # Scanning
     scan_allowed_networks: NetworkList = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
     scan_max_prefix_v4: int = Field(16, ge=0, le=32)

@@ -64,6 +64,7 @@ def worker(concurrency: int | None = typer.Option(None, help="Jobs run at once (
     from cybervault.jobs.runner import JobRunner, Reconciler, bounded, cancel_and_wait
     from cybervault.kit.db import Database
     from cybervault.kit.logging import configure_logging
+    from cybervault.vulns.match_cache import start_warming
 
     settings = get_settings()
     if not settings.redis_url:
@@ -82,6 +83,9 @@ def worker(concurrency: int | None = typer.Option(None, help="Jobs run at once (
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         tasks = [asyncio.create_task(runner.run()), asyncio.create_task(Reconciler(db, broker, settings).run())]
+        warming = start_warming(db.engine, settings.vuln_match_index)
+        if warming is not None:
+            tasks.append(warming)
         console.print(f"worker {runner.worker_id} started (concurrency {runner.concurrency})")
         await stop.wait()
         await cancel_and_wait(tasks)

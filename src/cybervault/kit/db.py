@@ -66,6 +66,10 @@ class TimestampMixin:
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+# Execution option for read-only work that must not take SQLite's write lock (see _tune_sqlite).
+READ_ONLY = "cybervault_read_only"
+
+
 def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -80,8 +84,11 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Take the write lock up front so two writers never deadlock upgrading a read lock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Take the write lock up front so two writers never deadlock upgrading a read lock. A long
+        # read-only scan (the vulnerability match index build) asks for a plain BEGIN instead, which in
+        # WAL mode never blocks writers.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, *, pool_size: int = 10, pgbouncer: bool = False) -> AsyncEngine:

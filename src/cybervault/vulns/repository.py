@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import secrets
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, exists, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cybervault.kit.db import utcnow
 from cybervault.vulns.bulk import bulk_insert, insert_tuples, tuple_converter
 from cybervault.vulns.cpe import ANY, NA
-from cybervault.vulns.models import Cve, CveCpeMatch, EpssScore, KevEntry
+from cybervault.vulns.models import Cve, CveCpeMatch, EpssScore, KevEntry, VulnDatasetState
 from cybervault.vulns.records import CVE_ID, CpeCriterion, CveRecord, KevInfo
 from cybervault.vulns.versions import InvalidVersion, sortable_key
 
 __all__ = ["CveStore", "PreparedRecord", "UpsertCounts", "cve_seq", "CVE_ID", "prepare_record"]
 
 _IN_CHUNK = 500  # stay well under SQLite's bound-parameter limit
+# The vuln_dataset_state row whose digest is a random token replaced by every write to the CVE tables:
+# in-memory match indexes compare it with the token they were built from.
+DATA_VERSION = "data_version"
+DATA_CHANGED = "cybervault_vuln_data_changed"
 
 
 def cve_seq(cve_id: str) -> int:
@@ -241,6 +247,7 @@ class CveStore:
             kev_rows = [(r.cve_id, r.kev) for r in to_write if r.kev is not None]
             if kev_rows:
                 await self._kev_from_records(kev_rows, source)
+            await self.mark_changed()
         return counts
 
     async def _kev_from_records(self, rows: list[tuple[str, KevInfo]], source: str) -> None:
@@ -295,6 +302,8 @@ class CveStore:
         if inserts:
             await self.session.execute(KevEntry.__table__.insert(), inserts)
         await self.session.flush()
+        if counts.inserted or counts.updated:
+            await self.mark_changed()
         return counts
 
     async def upsert_epss(self, rows: Sequence[dict[str, Any]]) -> UpsertCounts:
@@ -325,7 +334,49 @@ class CveStore:
             await self.session.execute(delete(EpssScore).where(EpssScore.cve_id.in_(chunk)))
         if inserts or replace:
             await bulk_insert(self.session, EpssScore.__table__, inserts + replace)
+            await self.mark_changed()
         return counts
+
+    async def mark_changed(self) -> None:
+        """Give the data a new version token, in the caller's transaction."""
+        dialect = await self.dialect()
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        values = {"name": DATA_VERSION, "digest": secrets.token_hex(16), "records": 0, "loaded_at": utcnow()}
+        stmt = insert(VulnDatasetState).values(**values)
+        await self.session.execute(stmt.on_conflict_do_update(
+            index_elements=["name"], set_={"digest": stmt.excluded.digest, "loaded_at": stmt.excluded.loaded_at}))
+        self.session.sync_session.info[DATA_CHANGED] = True  # in-process match indexes re-read the token
+
+    async def data_version(self) -> str | None:
+        return await self.session.scalar(select(VulnDatasetState.digest).where(VulnDatasetState.name == DATA_VERSION))
+
+    # --- whole-table reads for the in-memory match index ------------------------------------------
+
+    async def _stream(self, stmt: Select[Any], size: int) -> AsyncIterator[Sequence[Any]]:
+        conn = await self.session.connection()
+        result = await conn.stream(stmt, execution_options={"yield_per": size})
+        async for rows in result.partitions(size):
+            yield rows
+
+    def stream_match_metadata(self, size: int) -> AsyncIterator[Sequence[Any]]:
+        return self._stream(
+            select(Cve.cve_id, Cve.seq, Cve.cvss_score, Cve.cvss_v31_vector, Cve.cvss_v40_vector, Cve.severity,
+                   KevEntry.cve_id, EpssScore.score)
+            .outerjoin(KevEntry, KevEntry.cve_id == Cve.cve_id)
+            .outerjoin(EpssScore, EpssScore.cve_id == Cve.cve_id), size)
+
+    def stream_vulnerable_criteria(self, size: int) -> AsyncIterator[Sequence[Any]]:
+        m = CveCpeMatch
+        return self._stream(
+            select(m.cve_id, m.criteria, m.version_start_including, m.version_start_excluding,
+                   m.version_end_including, m.version_end_excluding, m.decisive)
+            .where(m.vulnerable.is_(True)), size)
+
+    def stream_complex_configurations(self, size: int) -> AsyncIterator[Sequence[Any]]:
+        """Configurations of CVEs with a vulnerable criterion outside a plain OR configuration."""
+        m = CveCpeMatch
+        complex_ids = select(m.cve_id).where(m.vulnerable.is_(True), m.decisive.is_(False))
+        return self._stream(select(Cve.cve_id, Cve.configurations).where(Cve.cve_id.in_(complex_ids)), size)
 
     # --- reads ----------------------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ from cybervault.kit.errors import InvalidRequest, ResourceNotFound
 from cybervault.kit.pagination import list_object
 from cybervault.vulns.cpe import Cpe, InvalidCpe, parse_cpe
 from cybervault.vulns.dataset import SHIPPED_DATASET, load_shipped_records
+from cybervault.vulns.match_cache import cached_index
+from cybervault.vulns.match_index import IndexedMatch
 from cybervault.vulns.matching import Confidence, Target, criterion_hits, match_record
 from cybervault.vulns.models import Cve, VulnDatasetState
 from cybervault.vulns.products import UPDATE_FIELD_PRODUCTS, canonical_product, product_group
@@ -36,16 +38,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class CveMatch:
-    cve_id: str
-    cvss_score: float | None
-    cvss_vector: str | None
-    severity: str | None
-    kev: bool
-    epss: float | None
-    confidence: str  # "confirmed" | "potential"
-    description: str
+# What match_service returns: cve_id, seq, cvss_score, cvss_vector, severity, kev, epss, confidence.
+CveMatch = IndexedMatch
 
 
 @lru_cache(maxsize=8192)
@@ -93,11 +87,18 @@ def _criterion(criteria: str, vulnerable: bool, start_incl: str | None, start_ex
                         version_end_excluding=end_excl)
 
 
-async def match_target(session: AsyncSession, target: Target) -> list[tuple[Any, Confidence]]:
-    """CVEs whose NVD configurations include `target`, using the same logic as the in-memory index.
+async def match_target(session: AsyncSession, target: Target) -> list[IndexedMatch]:
+    """CVEs whose NVD configurations include `target`, best first (highest score, known-exploited, newest).
 
-    Returns (row, confidence) pairs; a row has the CVE's id, seq, scores, description, `kev_id` and `epss`.
-    """
+    Answered from the in-memory index when it reflects the current data, otherwise through SQL."""
+    index = await cached_index(session)
+    if index is not None:
+        return index.match(target)
+    return await match_target_sql(session, target)
+
+
+async def match_target_sql(session: AsyncSession, target: Target) -> list[IndexedMatch]:
+    """match_target through the database: a range-prefiltered query, then the exact rules in Python."""
     full = target.full_version
     base = split_update(full)[0] if target.product in UPDATE_FIELD_PRODUCTS else full
     try:
@@ -120,7 +121,7 @@ async def match_target(session: AsyncSession, target: Target) -> list[tuple[Any,
     cves = list(by_id.values())
     complex_ids = [c.cve_id for c in cves if not hit[c.cve_id]]
     configs = await store.configurations_for(complex_ids) if complex_ids else {}
-    out: list[tuple[Any, Confidence]] = []
+    out: list[IndexedMatch] = []
     for cve in cves:
         if hit[cve.cve_id]:
             # A criterion in a plain OR configuration hit: that configuration is true.
@@ -133,9 +134,9 @@ async def match_target(session: AsyncSession, target: Target) -> list[tuple[Any,
         if confidence is Confidence.CONFIRMED and target.backport_possible:
             confidence = Confidence.POTENTIAL
         if confidence is not None:
-            out.append((cve, confidence))
-    # Highest score first; known-exploited before others of the same score; then newest.
-    out.sort(key=lambda m: (-(m[0].cvss_score or 0.0), m[0].kev_id is None, -m[0].seq))
+            out.append(IndexedMatch(cve.cve_id, cve.seq, cve.cvss_score, cve.cvss_v31_vector or cve.cvss_v40_vector,
+                                    cve.severity, cve.kev_id is not None, cve.epss, confidence))
+    out.sort(key=lambda m: (-(m.cvss_score or 0.0), not m.kev, -m.seq))
     return out
 
 
@@ -146,19 +147,7 @@ async def match_service(
     target = Target.from_service(vendor=vendor, product=product, version=version, cpe=cpe)
     if target is None:
         return []
-    return [
-        CveMatch(
-            cve_id=cve.cve_id,
-            cvss_score=cve.cvss_score,
-            cvss_vector=cve.cvss_v31_vector or cve.cvss_v40_vector,
-            severity=cve.severity,
-            kev=cve.kev_id is not None,
-            epss=cve.epss,
-            confidence=confidence.value,
-            description=cve.description,
-        )
-        for cve, confidence in await match_target(session, target)
-    ]
+    return await match_target(session, target)
 
 
 def normalise_cve_id(value: str, *, param: str = "cve_id") -> str:
@@ -256,11 +245,11 @@ async def list_cves(session: AsyncSession, principal: Principal, q: CveQuery, *,
     if target is not None:
         matches = await match_target(session, target)
         rows = [
-            c for c, conf in matches
+            c for c in matches
             if (q.min_cvss is None or (c.cvss_score is not None and c.cvss_score >= q.min_cvss))
-            and (q.kev is None or (c.kev_id is not None) == q.kev)
+            and (q.kev is None or c.kev == q.kev)
         ]
-        confidence = {c.cve_id: conf.value for c, conf in matches}
+        confidence = {m.cve_id: m.confidence.value for m in matches}
         rows.sort(key=lambda c: c.seq, reverse=True)
         if before is not None:
             newer = [c for c in rows if c.seq > before]
