@@ -406,8 +406,9 @@ class CveStore:
     async def candidate_criteria(self, products: Sequence[str], full_key: str, base_key: str) -> Sequence[Any]:
         """Vulnerable criteria for these products whose version range may contain the target.
 
-        The (product, lo_key, hi_key) index serves the range; each row also carries what a match result
-        shows (scores, KEV, EPSS), so one query answers a lookup. Python then applies NVD's exact rules.
+        The product index finds the rows, the byte-sortable keys drop those whose range cannot hold the
+        version; each row also carries what a match result shows (scores, KEV, EPSS), so one query answers
+        a lookup. Python then applies NVD's exact rules. (The in-memory match index is the fast path.)
         """
         m = CveCpeMatch
         stmt = (
