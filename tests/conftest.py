@@ -94,7 +94,8 @@ def _no_unbounded_live_scans() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-async def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, Any]]:
+async def backend(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, Any]]:
     """Connection settings for one storage backend, with a database made for this test run."""
     if request.param == "sqlite":
         path = Path(tmp_path_factory.mktemp("db")) / "cybervault.db"

@@ -77,13 +77,11 @@ async def _test_delivery(org: OrgKeys) -> dict[str, Any]:
 
 @factory("/v1/webhook_deliveries/")
 async def _webhook_delivery(org: OrgKeys) -> str:
-    client = org.live
     return str((await _test_delivery(org))["id"])
 
 
 @factory("/v1/events/")
 async def _event(org: OrgKeys) -> str:
-    client = org.live
     return str((await _test_delivery(org))["event"])
 
 

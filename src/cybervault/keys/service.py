@@ -8,12 +8,12 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cybervault.keys import secrets as keysecrets
+from cybervault.keys.models import ApiKey
 from cybervault.kit.auth import ALL_SCOPES, Principal
 from cybervault.kit.db import utcnow
 from cybervault.kit.errors import InvalidRequest
 from cybervault.kit.ids import new_id
-from cybervault.keys import secrets as keysecrets
-from cybervault.keys.models import ApiKey
 from cybervault.orgs.models import Organization
 
 
