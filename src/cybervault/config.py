@@ -69,6 +69,8 @@ class Settings(BaseSettings):
 
     # Vulnerability matching: an in-memory index of the CVE tables per process (see docs/vulnerability-data.md)
     vuln_match_index: bool = True
+    # Parser processes for big CVE files (0: one per core, at most four)
+    import_parsers: int = Field(0, ge=0, le=16)
 
     # Scanning
     scan_allowed_networks: NetworkList = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])

@@ -44,7 +44,7 @@ def import_(
 
                     return update
 
-                return await import_paths(db, paths, on_file=on_file)
+                return await import_paths(db, paths, on_file=on_file, parsers=settings.import_parsers)
         finally:
             await db.dispose()
 

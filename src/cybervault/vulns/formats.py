@@ -249,8 +249,20 @@ def _nvd_items(data: DataFile) -> Iterator[Any]:
         fresh.close()
 
 
-def _nvd(data: DataFile) -> Iterator[Parsed]:
+SKIPPED = object()  # Parsed.value of a record left to another parser process (record_id still set)
+
+
+def _item_id(item: Any, *path: str) -> str:
+    for key in path:
+        item = item.get(key) if isinstance(item, dict) else None
+    return item[:40] if isinstance(item, str) else "(unknown)"
+
+
+def _nvd(data: DataFile, share: int = 0, shares: int = 1) -> Iterator[Parsed]:
     for index, item in enumerate(_nvd_items(data)):
+        if index % shares != share:
+            yield Parsed(_item_id(item, "cve", "id"), SKIPPED)
+            continue
         cve = item.get("cve") if isinstance(item, dict) else None
         rid = cve.get("id") if isinstance(cve, dict) and isinstance(cve.get("id"), str) else f"#{index}"
         try:
@@ -259,10 +271,13 @@ def _nvd(data: DataFile) -> Iterator[Parsed]:
             yield Parsed(str(rid)[:40], error=str(exc))
 
 
-def _cve5(stream: IO[bytes]) -> Iterator[Parsed]:
+def _cve5(stream: IO[bytes], share: int = 0, shares: int = 1) -> Iterator[Parsed]:
     first = stream.peek(64)[:64].lstrip() if hasattr(stream, "peek") else b"{"
     prefix = "item" if first.startswith(b"[") else ""
     for index, item in enumerate(ijson.items(_guarded(stream), prefix)):
+        if index % shares != share:
+            yield Parsed(_item_id(item, "cveMetadata", "cveId"), SKIPPED)
+            continue
         meta = item.get("cveMetadata") if isinstance(item, dict) else None
         rid = meta.get("cveId") if isinstance(meta, dict) and isinstance(meta.get("cveId"), str) else f"#{index}"
         try:
@@ -370,10 +385,18 @@ def _epss(stream: IO[bytes]) -> Iterator[Parsed]:
 READERS = {CVE5: _cve5, KEV: _kev, EPSS: _epss}
 
 
-def read_records(data: DataFile, fmt: str) -> Iterator[Parsed]:
-    """Yield parsed records; raise FileFormatError (after the good ones) if the file breaks."""
+def read_records(data: DataFile, fmt: str, *, share: int = 0, shares: int = 1) -> Iterator[Parsed]:
+    """Yield parsed records; raise FileFormatError (after the good ones) if the file breaks.
+
+    NVD and CVE 5 files can be split between parser processes: with `shares` > 1 only records number
+    `share`, `share + shares`, … are validated; the others come back with value SKIPPED."""
     try:
-        yield from (_nvd(data) if fmt == NVD else READERS[fmt](data.stream))
+        if fmt == NVD:
+            yield from _nvd(data, share, shares)
+        elif fmt == CVE5:
+            yield from _cve5(data.stream, share, shares)
+        else:
+            yield from READERS[fmt](data.stream)
     except (StringTooLong, JsonTooComplex) as exc:
         raise FileFormatError(f"rejected: {exc}") from exc
     except _READ_ERRORS as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import queue as queue_mod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from cybervault.vulns.formats import (
     EPSS,
     KEV,
     NVD,
+    SKIPPED,
     FileFormatError,
     Parsed,
     detect_format,
@@ -98,15 +100,28 @@ def _worker_batch(batch: list[Parsed], fmt: str, dialect: str) -> list[tuple[Any
     return out
 
 
-def _parse_worker(path: str, fmt: str, batch_size: int, dialect: str, max_failures: int, out: Any) -> None:
+def parser_count(configured: int = 0) -> int:
+    """Parser processes for a big file (CYBERVAULT_IMPORT_PARSERS; 0 = one per core, at most four).
+    The writing process mostly waits on the database, so the parsers may use every core."""
+    if configured > 0:
+        return configured
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _parse_worker(path: str, fmt: str, batch_size: int, dialect: str, max_failures: int, out: Any,
+                  share: int = 0, shares: int = 1) -> None:
     """Worker process: parse the file and send finished rows, one message per batch.
+
+    With several workers each reads the whole file (decoding is the cheap part) but validates and builds
+    rows only for records number share, share + shares, …; record failures are reported by their owner,
+    a broken file by every worker (the parent keeps the first).
 
     Message: ("batch", rows, failures, records seen, bytes read, file error, done) or ("crash", reason).
     Plain tuples keep pickling cheap.
     """
     data = open_data(Path(path))
     try:
-        records = read_records(data, fmt)
+        records = read_records(data, fmt, share=share, shares=shares)
         seen, sent_failures, last_id = 0, 0, "(start of file)"
         batch: list[Parsed] = []
         failures: list[tuple[str, str]] = []
@@ -114,9 +129,12 @@ def _parse_worker(path: str, fmt: str, batch_size: int, dialect: str, max_failur
         try:
             for parsed in records:
                 seen += 1
+                if parsed.value is SKIPPED:
+                    last_id = parsed.record_id  # another worker's record: only a place in the file
+                    continue
                 if parsed.error is not None:
                     if sent_failures < max_failures:
-                        failures.append((parsed.record_id, parsed.error))
+                        failures.append((seen, parsed.record_id, parsed.error))
                         sent_failures += 1
                     continue
                 last_id = parsed.record_id
@@ -135,37 +153,43 @@ def _parse_worker(path: str, fmt: str, batch_size: int, dialect: str, max_failur
 
 
 async def _import_pipelined(db: Database, path: Path, fmt: str, report: FileReport, progress: Progress | None,
-                            batch_size: int, max_failures_listed: int) -> None:
-    """Parse in a worker process while this process writes the previous batch."""
+                            batch_size: int, max_failures_listed: int, parsers: int) -> None:
+    """Parse in worker processes while this process writes the previous batch."""
     ctx = multiprocessing.get_context("spawn")  # never fork a process that runs an event loop and threads
-    messages: Any = ctx.Queue(maxsize=_QUEUE_DEPTH)
-    proc = ctx.Process(target=_parse_worker, daemon=True,
-                       args=(str(path), fmt, batch_size, db.engine.dialect.name, max_failures_listed, messages))
-    proc.start()
+    shares = parser_count(parsers)
+    messages: Any = ctx.Queue(maxsize=_QUEUE_DEPTH * shares)
+    procs = [ctx.Process(target=_parse_worker, daemon=True,
+                         args=(str(path), fmt, batch_size, db.engine.dialect.name, max_failures_listed, messages,
+                               share, shares))
+             for share in range(shares)]
+    for proc in procs:
+        proc.start()
 
     def receive() -> tuple[Any, ...]:
         while True:
             try:
                 return messages.get(timeout=0.5)  # type: ignore[no-any-return]
             except queue_mod.Empty:
-                if not proc.is_alive():
+                # A worker that died, or all of them gone with messages still owed: no more will come.
+                if any(p.exitcode not in (None, 0) for p in procs) or all(p.exitcode is not None for p in procs):
                     try:
                         return messages.get(timeout=1.0)  # type: ignore[no-any-return]
                     except queue_mod.Empty:
-                        return ("crash", f"parser process exited with code {proc.exitcode}")
+                        codes = ", ".join(str(p.exitcode) for p in procs)
+                        return ("crash", f"parser process exited (exit codes {codes})")
 
     pending: asyncio.Task[None] | None = None
+    finished = 0
+    failed: list[tuple[int, str, str]] = []  # (place in the file, record id, reason): listed in file order
     try:
-        while True:
+        while finished < shares:
             msg = await asyncio.to_thread(receive)
             if msg[0] == "crash":
                 report.file_error = f"cannot read file: {msg[1]}"
                 break
             _, rows, failures, seen, position, file_error, done = msg
-            report.records = seen
-            for record_id, reason in failures:
-                if len(report.failures) < max_failures_listed:
-                    report.failures.append(Failure(report.file, record_id, reason))
+            report.records = max(report.records, seen)
+            failed.extend(failures)
             batch = [Parsed(rid, PreparedRecord(cve_id, modified, kev, cve, matches))
                      for rid, cve_id, modified, kev, cve, matches in rows]
             if pending is not None:
@@ -173,26 +197,29 @@ async def _import_pipelined(db: Database, path: Path, fmt: str, report: FileRepo
                 pending = None
             if batch:
                 pending = asyncio.create_task(_write_batch(db, fmt, batch, report))
-            if file_error is not None:
+            if file_error is not None and report.file_error is None:
                 report.file_error = file_error
             if progress:
                 progress(position, report.records)
-            if done:
-                break
+            finished += bool(done)
         if pending is not None:
             await pending
     finally:
         if pending is not None and not pending.done():
             await pending
-        proc.join(timeout=5)
-        if proc.is_alive():
-            proc.terminate()
+        failed.sort()
+        report.failures[:0] = [Failure(report.file, rid, reason)
+                               for _, rid, reason in failed[:max(0, max_failures_listed - len(report.failures))]]
+        for proc in procs:
             proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(timeout=5)
         messages.close()
 
 
 async def import_file(db: Database, path: Path, *, progress: Progress | None = None,
-                      batch_size: int = BATCH, max_failures_listed: int = 1000) -> FileReport:
+                      batch_size: int = BATCH, max_failures_listed: int = 1000, parsers: int = 0) -> FileReport:
     report = FileReport(file=str(path))
     try:
         fmt = detect_format(path)
@@ -201,7 +228,7 @@ async def import_file(db: Database, path: Path, *, progress: Progress | None = N
         return report
     report.format = fmt
     if fmt in (NVD, CVE5) and path.stat().st_size >= PIPELINE_MIN_BYTES:
-        await _import_pipelined(db, path, fmt, report, progress, batch_size, max_failures_listed)
+        await _import_pipelined(db, path, fmt, report, progress, batch_size, max_failures_listed, parsers)
         if progress:
             progress(path.stat().st_size, report.records)
         if report.records == 0 and report.file_error is None:
@@ -258,7 +285,8 @@ async def import_file(db: Database, path: Path, *, progress: Progress | None = N
 
 async def import_paths(db: Database, paths: Sequence[Path],
                        on_file: Callable[[Path, int], Progress | None] | None = None,
-                       done: Callable[[FileReport], Awaitable[None] | None] | None = None) -> list[FileReport]:
+                       done: Callable[[FileReport], Awaitable[None] | None] | None = None,
+                       parsers: int = 0) -> list[FileReport]:
     reports = []
     for path in paths:
         size = path.stat().st_size if path.exists() else 0
@@ -266,7 +294,7 @@ async def import_paths(db: Database, paths: Sequence[Path],
         if not path.is_file():
             report = FileReport(file=str(path), file_error="no such file")
         else:
-            report = await import_file(db, path, progress=progress)
+            report = await import_file(db, path, progress=progress, parsers=parsers)
         reports.append(report)
         if done:
             result = done(report)

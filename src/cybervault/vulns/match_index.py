@@ -33,7 +33,8 @@ RANGE, EXACT = 0, 1
 BLOCK = 32
 _OPEN_LO: tuple[Any, ...] = ()  # sorts before every version key
 _TOP: tuple[Any, ...] = ((9,),)
-_NAN = float("nan")  # sorts after every version key (element classes are 0-3); sorting only
+_NAN = float("nan")
+_new_tuple = tuple.__new__  # sorts after every version key (element classes are 0-3); sorting only
 # flag bits of one criterion
 _LO_STRICT, _LO_NOUPD, _HI_STRICT, _HI_NOUPD, _BASE_OK, _SLOW = 1, 2, 4, 8, 16, 32
 
@@ -284,6 +285,7 @@ class MatchIndex:
         self.products: dict[str, _Table] = {}
         self.configurations: dict[int, tuple[Configuration, ...]] = {}
         self.rank = array("i")
+        self._fields: dict[int, tuple[Any, ...]] = {}
 
     def __len__(self) -> int:
         return len(self.cve_ids)
@@ -307,13 +309,11 @@ class MatchIndex:
             if table is not None:
                 _scan(table, target, full, base, t_update is not None, vendor_ok, best)
         backport = target.backport_possible
-        cve_ids, seq, scores, vectors, severities, kev, epss_col = (
-            self.cve_ids, self.seq, self.score, self.vector, self.severity, self.kev, self.epss)
         out: list[IndexedMatch] = []
         for pos in sorted(best, key=self.rank.__getitem__):  # the result order, precomputed per CVE
             outcome = best[pos]
             if outcome == EVALUATE:
-                record = CveRecord(cve_id=cve_ids[pos], description="", published=None, last_modified=None,
+                record = CveRecord(cve_id=self.cve_ids[pos], description="", published=None, last_modified=None,
                                    configurations=self.configurations[pos])
                 confidence = match_record(record, target)
                 if confidence is None:
@@ -322,10 +322,18 @@ class MatchIndex:
                 confidence = Confidence.CONFIRMED
             else:
                 confidence = Confidence.POTENTIAL
-            score, epss = scores[pos], epss_col[pos]
-            out.append(IndexedMatch(cve_ids[pos], seq[pos], None if score != score else score, vectors[pos],
-                                    severities[pos], kev[pos] == 1, None if epss != epss else epss, confidence))
+            fields = self._fields.get(pos) or self._fields_of(pos)
+            out.append(_new_tuple(IndexedMatch, fields + (confidence,)))  # what IndexedMatch(...) does, minus a call
         return out
+
+    def _fields_of(self, pos: int) -> tuple[Any, ...]:
+        """IndexedMatch's fields but the confidence, kept for CVEs that were answered once (busy products
+        return a thousand CVEs per lookup; building each from the columns was half of the lookup)."""
+        score, epss = self.score[pos], self.epss[pos]
+        fields = (self.cve_ids[pos], self.seq[pos], None if score != score else score, self.vector[pos],
+                  self.severity[pos], self.kev[pos] == 1, None if epss != epss else epss)
+        self._fields[pos] = fields
+        return fields
 
     def rank_results(self) -> None:
         """Precompute each CVE's place in the result order: highest score, known-exploited, newest first."""
