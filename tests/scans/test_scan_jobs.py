@@ -150,8 +150,8 @@ async def test_scan_whose_workers_keep_dying_ends_failed_with_a_reason(app: Any,
         return job if job.status == "failed" else None
 
     await poll_until(job_failed, timeout=15, message="the runner to give up on the job")
-    assert (await _scan_row(app, orphan.id)).status == "running"  # until the scan reconciler runs
-    assert await reconcile_scans(app.state.db) >= 1
+    # The scan stays running until a reconcile pass ends it: this one, or the periodic one if it ran first.
+    await reconcile_scans(app.state.db)
     final = (await org.live.get(f"/v1/threats/scans/{orphan.id}")).json()
     assert final["status"] == "failed"
     assert "worker running this scan was lost" in final["error"] and "SIGKILL" in final["error"]
