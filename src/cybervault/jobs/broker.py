@@ -27,14 +27,18 @@ class InProcessBroker:
 
     def __init__(self) -> None:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._closed = False
 
     async def publish(self, job_ids: list[str]) -> None:
         for job_id in job_ids:
             self._queue.put_nowait(job_id)
 
     async def consume(self, consumer: str) -> AsyncIterator[str]:
-        while True:
-            yield await self._queue.get()
+        while not self._closed:
+            job_id = await self._queue.get()
+            if self._closed:
+                return  # the job stays queued in the database; the reconciler publishes it again
+            yield job_id
 
     async def depth(self) -> int:
         return self._queue.qsize()
@@ -43,7 +47,7 @@ class InProcessBroker:
         return True
 
     async def close(self) -> None:
-        return None
+        self._closed = True
 
 
 class RedisStreamBroker:
@@ -59,6 +63,7 @@ class RedisStreamBroker:
         self.redis = aioredis.from_url(url, decode_responses=True)
         self.stream = f"{prefix}:jobs"
         self._group_ready = False
+        self._closed = False
 
     async def _ensure_group(self) -> None:
         if self._group_ready:
@@ -79,7 +84,10 @@ class RedisStreamBroker:
             await pipe.execute()
 
     async def consume(self, consumer: str) -> AsyncIterator[str]:
-        while True:
+        # A consumer whose task could not be cancelled in time at shutdown (redis-py can sit in a shielded
+        # cleanup) must still stop taking jobs once the broker is closed: it would run them with the
+        # settings of an app that is gone (and the redis client reconnects by itself).
+        while not self._closed:
             try:
                 await self._ensure_group()
                 # One message per read: the runner asks for the next only when it has a free slot, so
@@ -92,6 +100,8 @@ class RedisStreamBroker:
                 log.warning("broker.unreachable", error=str(exc))
                 await asyncio.sleep(1.0)
                 continue
+            if self._closed:
+                return  # unacknowledged: the job rows stay queued and the reconciler publishes them again
             for _stream, messages in reply or []:
                 for message_id, fields in messages:
                     with contextlib.suppress(aioredis.RedisError, OSError):
@@ -116,6 +126,7 @@ class RedisStreamBroker:
             return False
 
     async def close(self) -> None:
+        self._closed = True
         await self.redis.aclose()
 
 
