@@ -172,9 +172,11 @@ async def test_api_killed_during_a_scan_request_leaves_no_orphans() -> None:
                             await request
 
                     async def settled() -> bool:
+                        # The worker ends the scan, then records its job's outcome: wait for both.
                         rows = await conn.fetch("SELECT s.status, s.job_id, j.status AS job_status FROM scans s "
                                                 "LEFT JOIN jobs j ON j.id = s.job_id WHERE s.org_id = $1", org_id)
-                        return bool(rows) and all(r["status"] in ("completed", "failed", "canceled") for r in rows)
+                        return bool(rows) and all(r["status"] in ("completed", "failed", "canceled")
+                                                  and r["job_status"] != "running" for r in rows)
 
                     await poll(settled, timeout=90, message="every scan finished by the surviving worker")
                     rows = await conn.fetch("SELECT s.status, s.job_id, j.status AS job_status FROM scans s "
