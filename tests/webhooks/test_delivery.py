@@ -92,7 +92,7 @@ async def test_failures_then_success_follow_the_retry_schedule(org: OrgKeys) -> 
     async with Receiver(responder) as server:
         endpoint = await make_endpoint(org.live, server.url)
         await emit(org.app, org.id)
-        await poll_until(lambda: len(server.requests) >= 4, timeout=20, message="four attempts")
+        await poll_until(lambda: len(server.requests) >= 4, timeout=40, message="four attempts")
         gaps = [b.at - a.at for a, b in zip(server.requests, server.requests[1:], strict=False)]
         # Each wait is at least the scheduled delay (−10 % jitter) and they grow as scheduled.
         assert gaps[1] >= 0.3 * 0.9 and gaps[2] >= 1.8 * 0.9

@@ -31,8 +31,10 @@ async def test_incident_and_sandbox_scan_events_are_delivered(org: OrgKeys) -> N
         def types(receiver: Receiver) -> set[str]:
             return {json.loads(r.body)["type"] for r in receiver.requests}
 
-        await poll_until(lambda: "incident.created" in types(live_receiver), timeout=20, message="incident event")
-        await poll_until(lambda: "scan.completed" in types(test_receiver), timeout=20, message="scan event")
+        # Default deadline (30 s): a first attempt the inline sender could not make is made by its own job
+        # after the grace period (lease + timeout + 5 s = 25 s in tests).
+        await poll_until(lambda: "incident.created" in types(live_receiver), message="incident event")
+        await poll_until(lambda: "scan.completed" in types(test_receiver), message="scan event")
         for receiver, secret in ((live_receiver, live_secret), (test_receiver, test_secret)):
             for request in receiver.requests:
                 assert verify(request.body, request.headers["x-cybervault-signature"], secret)
