@@ -70,6 +70,9 @@ def base_settings(**overrides: Any) -> Settings:
         run_jobs_in_process=True,
         public_base_url="http://testserver",
         database_pool_size=4,
+        # Off for the suite's shared apps: a rebuild after the CVE tests' imports runs in the session app's
+        # event loop and delayed other tests' jobs. tests/vulns/test_match_index.py turns it on.
+        vuln_match_index=False,
     )
     values.update(overrides)
     return Settings(**values)

@@ -15,6 +15,15 @@ from cybervault.vulns.records import record_from_nvd
 from cybervault.vulns.repository import CveStore
 from cybervault.vulns.service import match_service, match_target_sql
 
+
+@pytest.fixture(autouse=True)
+def index_on(db: Database) -> Any:
+    """The suite turns the index off for its shared apps (tests/conftest.py); these tests need it."""
+    set_enabled(db.engine, True)
+    yield
+    set_enabled(db.engine, False)
+
+
 # Products with the special rules: update fields (openssh, proftpd), sw_edition (jenkins), vendor aliases.
 PRODUCTS = [("a", "openbsd", "openssh"), ("a", "apache", "http_server"), ("a", "proftpd", "proftpd"),
             ("a", "jenkins", "jenkins"), ("a", "redislabs", "redis"), ("o", "fortinet", "fortios"),
@@ -146,14 +155,8 @@ async def test_a_commit_that_changes_cve_data_is_seen_by_the_next_lookup(db: Dat
         assert [m.cve_id for m in found] == [cve_id]
 
 
-@pytest.fixture
-def index_off(db: Database) -> Any:
+async def test_the_index_can_be_turned_off(db: Database) -> None:
     set_enabled(db.engine, False)
-    yield
-    set_enabled(db.engine, True)
-
-
-async def test_the_index_can_be_turned_off(db: Database, index_off: Any) -> None:
     async with db.session() as session:
         assert await cached_index(session) is None
         found = await match_service(session, vendor="apache", product="http_server", version="2.4.49")
