@@ -33,7 +33,7 @@ async def succeeded(app: Any, channel_id: str, count: int = 1) -> list[Any]:
         rows = [d for d in await deliveries_of(app, channel_id) if d.status == "succeeded"]
         return rows if len(rows) >= count else None
 
-    return await poll_until(done, timeout=15, message=f"{count} succeeded deliveries to {channel_id}")
+    return await poll_until(done, message=f"{count} succeeded deliveries to {channel_id}")
 
 
 async def test_slack_gets_block_kit_with_severity_priority_systems_and_link(org: OrgKeys,
@@ -200,7 +200,7 @@ async def test_unreachable_channel_never_blocks_creation(org: OrgKeys) -> None:
         page = (await org.live.get(f"/v1/notification_channels/{channel['id']}/deliveries")).json()["data"]
         return page if page and page[0]["attempts"] else None
 
-    deliveries = await poll_until(attempted, timeout=15, message="a failed attempt in the attempts log")
+    deliveries = await poll_until(attempted, message="a failed attempt in the attempts log")
     first = deliveries[0]
     assert first["object"] == "notification_delivery" and first["notification_channel"] == channel["id"]
     assert first["event_type"] == "incident.created" and first["attempts"][0]["succeeded"] is False

@@ -240,7 +240,7 @@ async def test_sla_job_records_a_resolve_breach(org: OrgKeys) -> None:
     async def breached() -> list[Any]:
         return await events_of(org.app, org.id, "incident.sla_breached")
 
-    events = await poll_until(breached, timeout=15, message="incident.sla_breached from the job")
+    events = await poll_until(breached, message="incident.sla_breached from the job")
     assert [e.data["sla_breach"] for e in events] == ["resolve"]  # acknowledged, so no acknowledge breach
     assert (await org.live.get(f"/v1/incidents/{inc['id']}")).json()["resolve_breached_at"]
 

@@ -34,7 +34,7 @@ def sandbox(cv: Target) -> Iterator[Client]:
         yield client
 
 
-def poll(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+def poll(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
