@@ -84,27 +84,28 @@ def classify_raw_configurations(raw: list[Any]) -> int:
                 continue  # plain: its criteria are CONFIRMED on their own rows
             if cfg.get("negate") or (cfg.get("operator") or "OR") != "AND":
                 return EVALUATE
-            vulnerable: list[str] = []
-            platform: list[str] = []
+            vulnerable: list[str] = []  # product names of the one node of vulnerable criteria
+            platform: list[str] = []  # product names of the platform nodes
+            vulnerable_nodes = 0
             for node in nodes:
                 matches = node.get("cpeMatch") or []
                 if node.get("negate") or (node.get("operator") or "OR") != "OR" or not matches:
                     return EVALUATE
                 flags = {bool(m.get("vulnerable")) for m in matches}
-                if len(flags) != 1:
-                    return EVALUATE
                 names = [_product_of(str(m.get("criteria") or "")) for m in matches]
-                if any(n is None for n in names):
+                if len(flags) != 1 or None in names:
                     return EVALUATE
-                (vulnerable if flags == {True} else platform).append(",".join(names))  # type: ignore[arg-type]
-                if flags == {True} and len(vulnerable) > 1:
-                    return EVALUATE
-            if len(vulnerable) != 1:
+                if flags == {True}:
+                    vulnerable_nodes += 1
+                    vulnerable.extend(names)  # type: ignore[arg-type]
+                else:
+                    platform.extend(names)  # type: ignore[arg-type]
+            if vulnerable_nodes != 1:
                 return EVALUATE
             groups: set[str] = set()
-            for name in vulnerable[0].split(","):
+            for name in vulnerable:
                 groups |= product_group(name)
-            if any(n == ANY or n in groups for node in platform for n in node.split(",")):
+            if any(name == ANY or name in groups for name in platform):
                 return EVALUATE
     except (AttributeError, TypeError):
         return EVALUATE
@@ -148,8 +149,8 @@ class _Table:
         for start in range(0, len(order), BLOCK):
             self.block_first_lo.append(self.lo[start])
             his = self.hi[start:start + BLOCK]
-            open_or_slow = any(h is None for h in his) or any(f & _SLOW for f in self.flags[start:start + BLOCK])
-            self.block_max_hi.append(None if open_or_slow else max(his))  # type: ignore[type-var]
+            # Slow criteria are compiled without an upper bound, so "open" covers them too.
+            self.block_max_hi.append(None if None in his else max(his))  # type: ignore[type-var]
 
 
 class IndexBuilder:
