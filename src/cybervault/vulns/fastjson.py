@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO, Any
 
-__all__ = ["Unusual", "nvd_items"]
+__all__ = ["MAX_PIECE", "Unusual", "nvd_item_pieces", "nvd_items"]
 
 _CHUNK = 1 << 20
 _MAX_PENDING = 64 << 20  # an item this big is not NVD data; let ijson decide what it is
@@ -126,3 +126,79 @@ def nvd_items(stream: IO[bytes]) -> Iterator[Any]:
                 raise Unusual("expected , or }")
     if buf.peek() != "":
         raise Unusual("data after the top-level object")
+
+
+# ---- splitting a feed into its items' bytes, for parser processes ---------------------------------------
+
+MAX_PIECE = 8 << 20  # NVD's biggest items are far smaller; a bigger one is left to the careful readers
+_HEAD = re.compile(rb'"vulnerabilities"\s*:\s*\[\s*')
+_ITEM_START = re.compile(rb'\{\s*"cve"\s*:')
+_ARRAY_END = re.compile(rb"\]\s*\}\s*\Z")
+_WS_BYTES = b" \t\n\r"
+
+
+def nvd_item_pieces(stream: IO[bytes]) -> Iterator[bytes]:
+    """Yield the raw bytes of each item of an NVD feed's `vulnerabilities` array, without decoding them.
+
+    Items are cut where the next `{"cve":` begins. That text cannot occur inside a JSON string (its quote
+    would end the string), but it could start a nested object; a cut there leaves the piece before it
+    an unclosed object. So the caller must decode every piece and treat one that is not a complete
+    object as `Unusual`: then every cut was at an item boundary. Raises `Unusual` when the file is not
+    this plain shape: the array not being the last key, a piece over MAX_PIECE, anything before it but
+    scalars and objects (checked by decoding the head).
+    """
+    buf = b""
+    eof = False
+    # read1: what the stream has, without insisting on a full chunk (a truncated gzip file still yields
+    # everything before its break instead of failing the read that reaches it).
+    read = getattr(stream, "read1", stream.read)
+
+    def more() -> bool:
+        nonlocal buf, eof
+        if eof:
+            return False
+        chunk = read(_CHUNK)
+        eof = not chunk
+        buf += chunk
+        return bool(chunk)
+
+    while (head := _HEAD.search(buf)) is None:
+        if len(buf) > _CHUNK or not more():
+            raise Unusual("no vulnerabilities array near the start")
+    before = buf[: head.start()].strip(_WS_BYTES)
+    if before != b"{" and (not before.endswith(b",") or before[:-1].rstrip(_WS_BYTES) == b"{"):
+        raise Unusual("unusual head")  # keys before the array need a comma after them; "{," is not JSON
+    try:
+        prefix = json.loads(before.removesuffix(b",") + b"}")
+    except ValueError as exc:
+        raise Unusual("unusual head") from exc
+    if not isinstance(prefix, dict):
+        raise Unusual("unusual head")
+    buf, pos = buf[head.end():], 0
+    while not eof and len(buf) < 64:
+        more()
+    if buf.lstrip(_WS_BYTES).startswith(b"]"):
+        if not _ARRAY_END.match(buf.lstrip(_WS_BYTES)) or more():
+            raise Unusual("data after the array")
+        return
+    if not _ITEM_START.match(buf):
+        raise Unusual("array item is not a {\"cve\": …} object")
+    while True:
+        nxt = _ITEM_START.search(buf, pos + 1)
+        if nxt is None:
+            if len(buf) - pos > MAX_PIECE:
+                raise Unusual("item too large for the fast reader")
+            if more():
+                buf, pos = buf[pos:], 0
+                continue
+            tail = buf[pos:]
+            end = _ARRAY_END.search(tail)
+            if end is None:
+                raise Unusual("the array is not the last value")
+            yield tail[: end.start()].rstrip(_WS_BYTES)
+            return
+        piece = buf[pos : nxt.start()].rstrip(_WS_BYTES)
+        if not piece.endswith(b","):
+            raise Unusual("expected , between items")
+        yield piece[:-1].rstrip(_WS_BYTES)
+        pos = nxt.start()

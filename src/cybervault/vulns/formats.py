@@ -7,6 +7,7 @@ records read before such an error are still yielded, so they can be imported.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import io
@@ -29,6 +30,7 @@ __all__ = ["FileFormatError", "Parsed", "detect_format", "open_data", "read_reco
 
 NVD, CVE5, KEV, EPSS = "nvd", "cve5", "kev", "epss"
 _SNIFF = 256 * 1024
+_BOM = b"\xef\xbb\xbf"
 _MAX_CSV_LINE = 4096
 
 
@@ -84,6 +86,9 @@ def open_data(path: Path) -> DataFile:
     counter = _CountingReader(raw)
     buffered: IO[bytes] = io.BufferedReader(counter, buffer_size=256 * 1024)
     stream: IO[bytes] = gzip.GzipFile(fileobj=buffered, mode="rb") if magic == b"\x1f\x8b" else buffered
+    with contextlib.suppress(*_READ_ERRORS):
+        if stream.peek(3)[:3] == _BOM:  # type: ignore[attr-defined]
+            stream.read(3)  # a UTF-8 byte order mark (editors on Windows write one) is not data
     return DataFile(path=path, stream=stream, counter=counter, size=path.stat().st_size)
 
 
@@ -249,41 +254,50 @@ def _nvd_items(data: DataFile) -> Iterator[Any]:
         fresh.close()
 
 
-SKIPPED = object()  # Parsed.value of a record left to another parser process (record_id still set)
-
-
 def _item_id(item: Any, *path: str) -> str:
     for key in path:
         item = item.get(key) if isinstance(item, dict) else None
     return item[:40] if isinstance(item, str) else "(unknown)"
 
 
-def _nvd(data: DataFile, share: int = 0, shares: int = 1) -> Iterator[Parsed]:
-    for index, item in enumerate(_nvd_items(data)):
-        if index % shares != share:
-            yield Parsed(_item_id(item, "cve", "id"), SKIPPED)
-            continue
-        cve = item.get("cve") if isinstance(item, dict) else None
-        rid = cve.get("id") if isinstance(cve, dict) and isinstance(cve.get("id"), str) else f"#{index}"
-        try:
-            yield Parsed(str(rid)[:40], record_from_nvd(cve))
-        except RecordError as exc:
-            yield Parsed(str(rid)[:40], error=str(exc))
+def item_id(item: Any, fmt: str) -> str:
+    """The record id an item names, for messages ("(unknown)" if it names none)."""
+    return _item_id(item, "cve", "id") if fmt == NVD else _item_id(item, "cveMetadata", "cveId")
 
 
-def _cve5(stream: IO[bytes], share: int = 0, shares: int = 1) -> Iterator[Parsed]:
+def nvd_record(item: Any, index: int) -> Parsed:
+    """One item of an NVD feed's `vulnerabilities` array as a record, or the reason it is not one."""
+    cve = item.get("cve") if isinstance(item, dict) else None
+    rid = cve.get("id") if isinstance(cve, dict) and isinstance(cve.get("id"), str) else f"#{index}"
+    try:
+        return Parsed(str(rid)[:40], record_from_nvd(cve))
+    except RecordError as exc:
+        return Parsed(str(rid)[:40], error=str(exc))
+
+
+def cve5_record(item: Any, index: int) -> Parsed:
+    """One CVE JSON 5 record (an item of a list of them, or the whole file) as a record, or the reason."""
+    meta = item.get("cveMetadata") if isinstance(item, dict) else None
+    rid = meta.get("cveId") if isinstance(meta, dict) and isinstance(meta.get("cveId"), str) else f"#{index}"
+    try:
+        return Parsed(str(rid)[:40], record_from_cve5(item))
+    except RecordError as exc:
+        return Parsed(str(rid)[:40], error=str(exc))
+
+
+RECORD_BUILDERS = {NVD: nvd_record, CVE5: cve5_record}
+
+
+def _cve5_items(stream: IO[bytes]) -> Iterator[Any]:
     first = stream.peek(64)[:64].lstrip() if hasattr(stream, "peek") else b"{"
     prefix = "item" if first.startswith(b"[") else ""
-    for index, item in enumerate(ijson.items(_guarded(stream), prefix)):
-        if index % shares != share:
-            yield Parsed(_item_id(item, "cveMetadata", "cveId"), SKIPPED)
-            continue
-        meta = item.get("cveMetadata") if isinstance(item, dict) else None
-        rid = meta.get("cveId") if isinstance(meta, dict) and isinstance(meta.get("cveId"), str) else f"#{index}"
-        try:
-            yield Parsed(str(rid)[:40], record_from_cve5(item))
-        except RecordError as exc:
-            yield Parsed(str(rid)[:40], error=str(exc))
+    yield from ijson.items(_guarded(stream), prefix)
+
+
+def raw_items(data: DataFile, fmt: str) -> Iterator[Any]:
+    """The JSON items of an NVD or CVE 5 file, unvalidated; read errors raise FileFormatError."""
+    with file_errors():
+        yield from (_nvd_items(data) if fmt == NVD else _cve5_items(data.stream))
 
 
 def _text(item: dict[str, Any], key: str, limit: int) -> str | None:
@@ -382,21 +396,14 @@ def _epss(stream: IO[bytes]) -> Iterator[Parsed]:
                            "score_date": score_date})
 
 
-READERS = {CVE5: _cve5, KEV: _kev, EPSS: _epss}
+READERS = {KEV: _kev, EPSS: _epss}
 
 
-def read_records(data: DataFile, fmt: str, *, share: int = 0, shares: int = 1) -> Iterator[Parsed]:
-    """Yield parsed records; raise FileFormatError (after the good ones) if the file breaks.
-
-    NVD and CVE 5 files can be split between parser processes: with `shares` > 1 only records number
-    `share`, `share + shares`, … are validated; the others come back with value SKIPPED."""
+@contextlib.contextmanager
+def file_errors() -> Iterator[None]:
+    """Read errors of any kind as FileFormatError, with the reason a user can act on."""
     try:
-        if fmt == NVD:
-            yield from _nvd(data, share, shares)
-        elif fmt == CVE5:
-            yield from _cve5(data.stream, share, shares)
-        else:
-            yield from READERS[fmt](data.stream)
+        yield
     except (StringTooLong, JsonTooComplex) as exc:
         raise FileFormatError(f"rejected: {exc}") from exc
     except _READ_ERRORS as exc:
@@ -404,3 +411,13 @@ def read_records(data: DataFile, fmt: str, *, share: int = 0, shares: int = 1) -
     except RecursionError as exc:
         raise FileFormatError("JSON nested too deeply") from exc
 
+
+def read_records(data: DataFile, fmt: str) -> Iterator[Parsed]:
+    """Yield parsed records; raise FileFormatError (after the good ones) if the file breaks."""
+    build = RECORD_BUILDERS.get(fmt)
+    if build is not None:
+        for index, item in enumerate(raw_items(data, fmt)):
+            yield build(item, index)
+        return
+    with file_errors():
+        yield from READERS[fmt](data.stream)

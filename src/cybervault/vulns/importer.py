@@ -7,9 +7,7 @@ no record is ever half-written (its CVE row and its CPE rows commit together or 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
-import queue as queue_mod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,28 +15,27 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from cybervault.kit.db import Database, utcnow
+from cybervault.kit.db import Database
 from cybervault.vulns.formats import (
     CVE5,
     EPSS,
     KEV,
     NVD,
-    SKIPPED,
     FileFormatError,
     Parsed,
     detect_format,
     open_data,
     read_records,
 )
-from cybervault.vulns.repository import CveStore, PreparedRecord, UpsertCounts, prepare_record
+from cybervault.vulns.pipeline import run_pipeline
+from cybervault.vulns.repository import CveStore, PreparedRecord, UpsertCounts
 
 __all__ = ["FileReport", "Failure", "import_file", "import_paths"]
 
 BATCH = 1000
-# Files at least this big (on disk) are parsed in a worker process while this one writes: parsing and row
-# building are pure Python and would otherwise share one core (and the GIL) with the database driver.
+# Files at least this big (on disk) go through the process pipeline (pipeline.py) while this process
+# writes: parsing and row building are pure Python and would otherwise share one core with the driver.
 PIPELINE_MIN_BYTES = 2 << 20
-_QUEUE_DEPTH = 4  # batches in flight between the processes: bounds memory
 Progress = Callable[[int, int], None]  # (bytes read, records seen)
 
 
@@ -91,131 +88,12 @@ async def _write_batch(db: Database, fmt: str, batch: list[Parsed], report: File
             report.failures.append(Failure(report.file, parsed.record_id, f"database refused it: {reason}"))
 
 
-def _worker_batch(batch: list[Parsed], fmt: str, dialect: str) -> list[tuple[Any, ...]]:
-    now = utcnow()
-    out = []
-    for p in batch:
-        r = prepare_record(p.value, fmt, now, dialect)
-        out.append((p.record_id, r.cve_id, r.last_modified, r.kev, r.cve, r.matches))
-    return out
-
-
 def parser_count(configured: int = 0) -> int:
     """Parser processes for a big file (CYBERVAULT_IMPORT_PARSERS; 0 = one per core, at most four).
-    The writing process mostly waits on the database, so the parsers may use every core."""
+    The writing process and the splitter mostly wait, so the parsers may use every core."""
     if configured > 0:
         return configured
     return max(1, min(4, os.cpu_count() or 1))
-
-
-def _parse_worker(path: str, fmt: str, batch_size: int, dialect: str, max_failures: int, out: Any,
-                  share: int = 0, shares: int = 1) -> None:
-    """Worker process: parse the file and send finished rows, one message per batch.
-
-    With several workers each reads the whole file (decoding is the cheap part) but validates and builds
-    rows only for records number share, share + shares, …; record failures are reported by their owner,
-    a broken file by every worker (the parent keeps the first).
-
-    Message: ("batch", rows, failures, records seen, bytes read, file error, done) or ("crash", reason).
-    Plain tuples keep pickling cheap.
-    """
-    data = open_data(Path(path))
-    try:
-        records = read_records(data, fmt, share=share, shares=shares)
-        seen, sent_failures, last_id = 0, 0, "(start of file)"
-        batch: list[Parsed] = []
-        failures: list[tuple[str, str]] = []
-        file_error: str | None = None
-        try:
-            for parsed in records:
-                seen += 1
-                if parsed.value is SKIPPED:
-                    last_id = parsed.record_id  # another worker's record: only a place in the file
-                    continue
-                if parsed.error is not None:
-                    if sent_failures < max_failures:
-                        failures.append((seen, parsed.record_id, parsed.error))
-                        sent_failures += 1
-                    continue
-                last_id = parsed.record_id
-                batch.append(parsed)
-                if len(batch) >= batch_size:
-                    out.put(("batch", _worker_batch(batch, fmt, dialect), failures, seen, data.position, None,
-                             False))
-                    batch, failures = [], []
-        except FileFormatError as exc:
-            file_error = f"{exc} (after record {last_id})"
-        out.put(("batch", _worker_batch(batch, fmt, dialect), failures, seen, data.position, file_error, True))
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which owns the report
-        out.put(("crash", f"{type(exc).__name__}: {exc}"[:300]))
-    finally:
-        data.close()
-
-
-async def _import_pipelined(db: Database, path: Path, fmt: str, report: FileReport, progress: Progress | None,
-                            batch_size: int, max_failures_listed: int, parsers: int) -> None:
-    """Parse in worker processes while this process writes the previous batch."""
-    ctx = multiprocessing.get_context("spawn")  # never fork a process that runs an event loop and threads
-    shares = parser_count(parsers)
-    messages: Any = ctx.Queue(maxsize=_QUEUE_DEPTH * shares)
-    procs = [ctx.Process(target=_parse_worker, daemon=True,
-                         args=(str(path), fmt, batch_size, db.engine.dialect.name, max_failures_listed, messages,
-                               share, shares))
-             for share in range(shares)]
-    for proc in procs:
-        proc.start()
-
-    def receive() -> tuple[Any, ...]:
-        while True:
-            try:
-                return messages.get(timeout=0.5)  # type: ignore[no-any-return]
-            except queue_mod.Empty:
-                # A worker that died, or all of them gone with messages still owed: no more will come.
-                if any(p.exitcode not in (None, 0) for p in procs) or all(p.exitcode is not None for p in procs):
-                    try:
-                        return messages.get(timeout=1.0)  # type: ignore[no-any-return]
-                    except queue_mod.Empty:
-                        codes = ", ".join(str(p.exitcode) for p in procs)
-                        return ("crash", f"parser process exited (exit codes {codes})")
-
-    pending: asyncio.Task[None] | None = None
-    finished = 0
-    failed: list[tuple[int, str, str]] = []  # (place in the file, record id, reason): listed in file order
-    try:
-        while finished < shares:
-            msg = await asyncio.to_thread(receive)
-            if msg[0] == "crash":
-                report.file_error = f"cannot read file: {msg[1]}"
-                break
-            _, rows, failures, seen, position, file_error, done = msg
-            report.records = max(report.records, seen)
-            failed.extend(failures)
-            batch = [Parsed(rid, PreparedRecord(cve_id, modified, kev, cve, matches))
-                     for rid, cve_id, modified, kev, cve, matches in rows]
-            if pending is not None:
-                await pending
-                pending = None
-            if batch:
-                pending = asyncio.create_task(_write_batch(db, fmt, batch, report))
-            if file_error is not None and report.file_error is None:
-                report.file_error = file_error
-            if progress:
-                progress(position, report.records)
-            finished += bool(done)
-        if pending is not None:
-            await pending
-    finally:
-        if pending is not None and not pending.done():
-            await pending
-        failed.sort()
-        report.failures[:0] = [Failure(report.file, rid, reason)
-                               for _, rid, reason in failed[:max(0, max_failures_listed - len(report.failures))]]
-        for proc in procs:
-            proc.join(timeout=5)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join(timeout=5)
-        messages.close()
 
 
 async def import_file(db: Database, path: Path, *, progress: Progress | None = None,
@@ -228,7 +106,14 @@ async def import_file(db: Database, path: Path, *, progress: Progress | None = N
         return report
     report.format = fmt
     if fmt in (NVD, CVE5) and path.stat().st_size >= PIPELINE_MIN_BYTES:
-        await _import_pipelined(db, path, fmt, report, progress, batch_size, max_failures_listed, parsers)
+        result = await run_pipeline(path, fmt, db.engine.dialect.name,
+                                    lambda batch: _write_batch(db, fmt, batch, report), batch_size=batch_size,
+                                    parsers=parser_count(parsers), max_failures=max_failures_listed,
+                                    progress=progress)
+        report.records = result.records
+        report.file_error = result.file_error
+        report.failures[:0] = [Failure(report.file, rid, reason) for _, rid, reason in
+                               result.failures[:max(0, max_failures_listed - len(report.failures))]]
         if progress:
             progress(path.stat().st_size, report.records)
         if report.records == 0 and report.file_error is None:

@@ -16,6 +16,7 @@ import asyncio
 import gc
 import time
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -79,30 +80,42 @@ def set_enabled(engine: AsyncEngine, enabled: bool) -> None:
 
 
 async def build_index(engine: AsyncEngine) -> MatchIndex:
-    """Read the CVE tables into a new MatchIndex (streamed in partitions, yielding to other tasks)."""
+    """Read the CVE tables into a new MatchIndex, streamed in partitions. The rows are fetched in the event
+    loop but compiled in a worker thread: the interpreter switches threads every few milliseconds, so
+    requests served by this process keep being answered during a build of many seconds (in the loop, each
+    partition and the final sort held it for up to seconds)."""
     started = time.perf_counter()
     async with AsyncSession(engine.execution_options(**{READ_ONLY: True})) as session, session.begin():
         store = CveStore(session)
         builder = IndexBuilder(await store.data_version() or "")
         async for rows in store.stream_match_metadata(_PARTITION):
-            for r in rows:
-                builder.add_cve(r[0], r[1], r[2], r[3] or r[4], r[5], r[6] is not None, r[7])
-            await asyncio.sleep(0)
+            await asyncio.to_thread(_add_cves, builder, rows)
         async for rows in store.stream_complex_configurations(_PARTITION):
-            for cve_id, raw in rows:
-                try:
-                    builder.add_configurations(cve_id, raw or [], parse_configurations)
-                except RecordError:
-                    continue  # unreadable: neither path can evaluate it
-            await asyncio.sleep(0)
+            await asyncio.to_thread(_add_configurations, builder, rows)
         async for rows in store.stream_vulnerable_criteria(_PARTITION):
-            for r in rows:
-                builder.add_criterion(r[0], r[1], (r[2], r[3], r[4], r[5]), bool(r[6]))
-            await asyncio.sleep(0)
-    index = builder.build()
+            await asyncio.to_thread(_add_criteria, builder, rows)
+    index = await asyncio.to_thread(builder.build)
     log.info("vulns.match_index_built", cves=len(index), criteria=index.criteria_count,
              seconds=round(time.perf_counter() - started, 2))
     return index
+
+
+def _add_cves(builder: IndexBuilder, rows: Sequence[Any]) -> None:
+    for r in rows:
+        builder.add_cve(r[0], r[1], r[2], r[3] or r[4], r[5], r[6] is not None, r[7])
+
+
+def _add_configurations(builder: IndexBuilder, rows: Sequence[Any]) -> None:
+    for cve_id, raw in rows:
+        try:
+            builder.add_configurations(cve_id, raw or [], parse_configurations)
+        except RecordError:
+            continue  # unreadable: neither path can evaluate it
+
+
+def _add_criteria(builder: IndexBuilder, rows: Sequence[Any]) -> None:
+    for r in rows:
+        builder.add_criterion(r[0], r[1], (r[2], r[3], r[4], r[5]), bool(r[6]))
 
 
 async def _rebuild(engine: AsyncEngine, slot: _Slot) -> None:
