@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
@@ -75,6 +76,39 @@ async def pg_admin(sql: str) -> None:
         await conn.close()
 
 
+async def wait_for_consumers(broker: Any, count: int, timeout: float = 60.0) -> None:
+    """Until every worker reads from the stream: on a busy 2-core machine starting a worker (imports, pools)
+    can take longer than a fixed pause, and events produced before then would measure start-up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if len(await broker.redis.xinfo_consumers(broker.stream, broker.GROUP)) >= count:
+                return
+        except Exception:  # noqa: BLE001 (the group does not exist until the first worker creates it)
+            pass
+        await asyncio.sleep(0.1)
+    print(f"warning: fewer than {count} workers reading after {timeout:.0f}s", file=sys.stderr)
+
+
+async def wait_for_idle_jobs(db: Any, timeout: float = 60.0) -> None:
+    """Until the periodic jobs a worker enqueues at start (compliance sweep and evaluations, schedules,
+    pruning) have run: in production they run once an hour at any moment, here they would always land
+    on the first seconds of the measurement."""
+    from sqlalchemy import func, select
+
+    from cybervault.jobs.models import Job
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        async with db.session() as session:
+            busy = await session.scalar(select(func.count()).select_from(Job)
+                                        .where(Job.status.in_(("queued", "running"))))
+        if not busy:
+            return
+        await asyncio.sleep(0.2)
+    print(f"warning: start-up jobs still running after {timeout:.0f}s", file=sys.stderr)
+
+
 def worker_env(database_url: str, prefix: str, concurrency: int) -> dict[str, str]:
     return {**os.environ, "CYBERVAULT_ENV": "test", "CYBERVAULT_DATABASE_URL": database_url,
             "CYBERVAULT_REDIS_URL": REDIS_URL, "CYBERVAULT_REDIS_PREFIX": prefix,
@@ -92,6 +126,9 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="jobs per worker at once")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database for inspection")
     parser.add_argument("--fanout", action="store_true", help="all endpoints in one org: each event to all")
+    parser.add_argument("--per-commit", type=int, default=0,
+                        help="events per producer transaction (default rate/20; 1 = one event per request)")
+    parser.add_argument("--timeline", action="store_true", help="also print latency per 2 s of production")
     args = parser.parse_args()
 
     from sqlalchemy import func, select
@@ -137,12 +174,13 @@ async def main() -> None:
         command = [str(Path(sys.executable).parent / "cybervault"), "worker"]
         env = worker_env(database_url, prefix, args.concurrency)
         workers = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL) for _ in range(args.workers)]
-        await asyncio.sleep(2.0)  # let workers connect and create the consumer group
+        await wait_for_consumers(broker, args.workers)
+        await wait_for_idle_jobs(db)
 
+        batch = args.per_commit or max(1, int(args.rate / 20))
         print(f"producing {args.events} events at {args.rate:.0f}/s to {args.endpoints} endpoints "
               f"({'fan-out' if args.fanout else 'one endpoint per event'}), {args.workers} workers x "
-              f"{args.concurrency}", flush=True)
-        batch = max(1, int(args.rate / 20))
+              f"{args.concurrency}, {batch} events per producer transaction", flush=True)
         started = time.monotonic()
         produced = 0
         while produced < args.events:
@@ -169,6 +207,17 @@ async def main() -> None:
         first = min(c.timestamp() for c in created.values())
         last = max(receiver.first_seen.values())
         rate = receiver.requests / (last - first)
+        if args.timeline:
+            windows: dict[int, list[float]] = {}
+            for i, c in created.items():
+                if i in receiver.first_seen:
+                    windows.setdefault(int((c.timestamp() - first) // 2), []).append(
+                        (receiver.first_seen[i] - c.timestamp()) * 1000)
+            for window, values in sorted(windows.items()):
+                values.sort()
+                mid, tail = statistics.median(values), values[int(len(values) * 0.99) - 1]
+                print(f"  events created {window * 2:3d}-{window * 2 + 2:3d}s: p50 {mid:6.0f} ms, "
+                      f"p99 {tail:6.0f} ms, max {values[-1]:6.0f} ms")
         p50 = statistics.median(latencies)
         p99 = latencies[int(len(latencies) * 0.99) - 1]
         print(f"events produced: {args.events} in {produce_seconds:.1f}s; requests received: {receiver.requests} "
@@ -188,6 +237,8 @@ async def main() -> None:
                 worker.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 worker.kill()
+        if not args.keep:
+            await broker.redis.delete(broker.stream)
         await broker.close()
         await db.dispose()
         if args.keep:

@@ -39,9 +39,13 @@ def enqueue(
         max_attempts=max_attempts, run_at=run_at or now, org_id=org_id, dedupe_key=dedupe_key,
         created_at=now, updated_at=now,
     )
-    session.add(job)
     if job.run_at <= now + dt.timedelta(seconds=1):
         session.sync_session.info.setdefault(_PENDING, []).append(job.id)
+        if job.run_at <= now and get_broker(session.sync_session.bind) is not None:
+            # Due and published right after commit: the reconciler leaves it a lease's time before
+            # publishing it again, instead of duplicating every message of a backlog on its next tick.
+            job.published_at = now
+    session.add(job)
     return job
 
 
@@ -62,6 +66,8 @@ def _publish_after_commit(sync_session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(sync_session: Session) -> None:
+    if sync_session.in_nested_transaction():
+        return  # a savepoint: the outer transaction, and the jobs it enqueued, may still commit
     sync_session.info.pop(_PENDING, None)
 
 

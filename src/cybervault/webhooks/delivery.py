@@ -103,21 +103,13 @@ def next_delay(attempts_made: int, scale: float) -> float | None:
 def enqueue_delivery(session: AsyncSession, *, org_id: str, livemode: bool, target_type: str, target_id: str,
                      event_id: str, event_type: str) -> Delivery:
     """Add a delivery and its first job to the caller's transaction (sent once it commits)."""
-    delivery, _job = add_delivery(session, org_id=org_id, livemode=livemode, target_type=target_type,
-                                  target_id=target_id, event_id=event_id, event_type=event_type)
-    return delivery
-
-
-def add_delivery(session: AsyncSession, *, org_id: str, livemode: bool, target_type: str, target_id: str,
-                 event_id: str, event_type: str, first_run_at: dt.datetime | None = None) -> tuple[Delivery, Job]:
-    """enqueue_delivery(), also returning the first attempt's job (which may be due later)."""
     now = utcnow()
     delivery = Delivery(id=new_id("wd"), org_id=org_id, livemode=livemode, target_type=target_type,
                         target_id=target_id, event_id=event_id, event_type=event_type, status="pending",
                         attempt_count=0, next_attempt_at=now, created_at=now, updated_at=now)
     session.add(delivery)
-    job = schedule_attempt(session, delivery, first_run_at or now)
-    return delivery, job
+    schedule_attempt(session, delivery, now)
+    return delivery
 
 
 def schedule_attempt(session: AsyncSession, delivery: Delivery, run_at: dt.datetime) -> Job:
@@ -151,14 +143,17 @@ async def target_slot(target_type: str, target_id: str, limit: int, *, queue: in
     if slots.semaphore.locked() and slots.waiting >= (max(1, limit // 2) if queue is None else queue):
         yield False
         return
-    slots.waiting += 1
-    try:
-        await asyncio.wait_for(slots.semaphore.acquire(), wait)
-    except TimeoutError:
-        yield False
-        return
-    finally:
-        slots.waiting -= 1
+    if slots.semaphore.locked():
+        slots.waiting += 1
+        try:
+            await asyncio.wait_for(slots.semaphore.acquire(), wait)
+        except TimeoutError:
+            yield False
+            return
+        finally:
+            slots.waiting -= 1
+    else:
+        await slots.semaphore.acquire()  # free: returns at once (no timer task per send)
     try:
         yield True
     finally:
@@ -208,11 +203,15 @@ async def record_attempt(db: Database, delivery_id: str, attempt: int, result: S
         return await apply_result(session, delivery_id, attempt, result, settings, hook)
 
 
+def attempt_values(delivery_id: str, attempt: int, result: SendResult, now: dt.datetime) -> dict[str, Any]:
+    """One delivery_attempts row as column values (for a Core insert of many)."""
+    return {"id": new_id("wda"), "delivery_id": delivery_id, "attempt_number": attempt, "succeeded": result.ok,
+            "status_code": result.status_code, "latency_ms": result.latency_ms,
+            "response_excerpt": result.response_excerpt, "error": result.error, "created_at": now}
+
+
 def attempt_row(delivery_id: str, attempt: int, result: SendResult, now: dt.datetime) -> DeliveryAttempt:
-    return DeliveryAttempt(
-        id=new_id("wda"), delivery_id=delivery_id, attempt_number=attempt, succeeded=result.ok,
-        status_code=result.status_code, latency_ms=result.latency_ms, response_excerpt=result.response_excerpt,
-        error=result.error, created_at=now)
+    return DeliveryAttempt(**attempt_values(delivery_id, attempt, result, now))
 
 
 async def apply_result(session: AsyncSession, delivery_id: str, attempt: int, result: SendResult,

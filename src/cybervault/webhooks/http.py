@@ -28,7 +28,7 @@ from cybervault.webhooks.delivery import SendResult
 
 EXCERPT_BYTES = 1024
 DRAIN_BYTES = 64 * 1024  # answers up to this size are read fully so the connection can be reused
-IDLE_PER_ORIGIN = 32
+IDLE_PER_ORIGIN = 64  # several endpoints may share one origin, each with its own concurrency limit
 IDLE_SECONDS = 30.0
 USER_AGENT = "CyberVault-Webhooks/1.0"
 

@@ -49,7 +49,13 @@ def _unmapped(ip: IPAddress) -> IPAddress:
 
 def address_problem(address: str | IPAddress, allowed_networks: list[str] | tuple[str, ...]) -> str | None:
     """Why this address may not be called, or None if it may."""
-    ip = _unmapped(ipaddress.ip_address(address) if isinstance(address, str) else address)
+    return _address_problem(str(address), tuple(allowed_networks))
+
+
+@lru_cache(maxsize=1024)
+def _address_problem(address: str, allowed_networks: tuple[str, ...]) -> str | None:
+    """Pure in its arguments, and asked before every delivery: cached."""
+    ip = _unmapped(ipaddress.ip_address(address))
     if ip in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if any(ip in net for net in _networks(tuple(allowed_networks)) if net.version == ip.version):
@@ -68,6 +74,12 @@ def parse_url(url: str) -> SplitResult:
     """Shape checks that need no DNS: scheme, host, no credentials."""
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
         raise UnsafeUrl(f"The URL must be 1 to {MAX_URL_LENGTH} characters.", param="url")
+    return _parse_url(url)
+
+
+@lru_cache(maxsize=1024)
+def _parse_url(url: str) -> SplitResult:
+    """Pure in the URL, and asked before every delivery: cached (a refused URL raises each time)."""
     if any(c.isspace() or ord(c) < 32 for c in url):
         raise UnsafeUrl("The URL must not contain whitespace or control characters.", param="url")
     try:
