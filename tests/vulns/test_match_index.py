@@ -37,7 +37,7 @@ def _criterion(rng: random.Random, product: tuple[str, str, str], vulnerable: bo
     roll = rng.random()
     if roll < 0.25:  # exact version, sometimes with an update or the "-"/"*" update
         version = rng.choice(VERSIONS)
-        update = rng.choice(["*", "*", "-", "p1", "c"])
+        update = rng.choice(["*", "*", "-", "p1", "c", "m1", "rc1"])
         return {"vulnerable": vulnerable, "criteria": f"cpe:2.3:{part}:{vendor}:{name}:{version}:{update}:*:*:*:*:*:*"}
     if roll < 0.3:  # an edition, a version that does not parse, or "no version"
         edition, version = rng.choice([("lts", "*"), ("*", "n/a"), ("*", "-")])

@@ -65,6 +65,20 @@ def test_openssh_update_field_semantics() -> None:
     assert match_record(rec, target("OpenSSH", "9.2p1 Debian-2+deb12u3")) is Confidence.POTENTIAL
 
 
+def test_tomcat_milestones_in_the_update_field_are_pre_releases() -> None:
+    # NVD spells Tomcat milestones in the update field (9.0.0:m1); the banner says 9.0.0.M1.
+    rec = nvd("CVE-2019-0232", {"nodes": [node(
+        crit("cpe:2.3:a:apache:tomcat:9.0.0:m1:*:*:*:*:*:*"),
+        crit("cpe:2.3:a:apache:tomcat:9.0.0:m17:*:*:*:*:*:*"),
+    )]})
+    assert match_record(rec, target("Apache Tomcat", "9.0.0.M1")) is Confidence.CONFIRMED
+    assert match_record(rec, target("Apache Tomcat", "9.0.0.M17")) is Confidence.CONFIRMED
+    assert match_record(rec, target("Apache Tomcat", "9.0.0.M2")) is None
+    assert match_record(rec, target("Apache Tomcat", "9.0.0")) is None  # the release came after them
+    assert match_record(rec, target("tomcat", "", cpe="cpe:2.3:a:apache:tomcat:9.0.0:m1:*:*:*:*:*:*")) \
+        is Confidence.CONFIRMED
+
+
 def test_end_including_covers_patch_levels_of_that_release() -> None:
     rec = nvd("CVE-2000-0003", {"nodes": [node(crit(SSH, versionEndIncluding="7.7"))]})
     assert match_record(rec, target("OpenSSH", "7.7p1")) is Confidence.CONFIRMED

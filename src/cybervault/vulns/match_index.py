@@ -24,7 +24,7 @@ from cybervault.vulns.cpe import ANY, NA, InvalidCpe, parse_cpe
 from cybervault.vulns.matching import Confidence, Target, criterion_hits, match_record
 from cybervault.vulns.products import UPDATE_FIELD_PRODUCTS, product_group, vendors_equivalent
 from cybervault.vulns.records import Configuration, CpeCriterion, CveRecord
-from cybervault.vulns.versions import InvalidVersion, split_update, version_key
+from cybervault.vulns.versions import InvalidVersion, split_update, version_key, with_update
 
 __all__ = ["IndexBuilder", "IndexedMatch", "MatchIndex", "classify_raw_configurations"]
 
@@ -235,7 +235,7 @@ class IndexBuilder:
             return self._slow(product, part, vendor, criteria, bounds)
         if version != ANY:
             try:
-                k = self._key(version + update if update not in (ANY, NA) else version)
+                k = self._key(with_update(version, update) if update not in (ANY, NA) else version)
             except InvalidVersion:
                 return self._slow(product, part, vendor, criteria, bounds)  # compared as text
             return product, k, k, _BASE_OK if update == ANY else 0, EXACT, part, vendor, None

@@ -34,6 +34,7 @@ from cybervault.vulns.versions import (
     parse_observed_version,
     split_update,
     version_key,
+    with_update,
 )
 
 __all__ = [
@@ -106,7 +107,7 @@ class Target:
 
     @property
     def full_version(self) -> str:
-        return f"{self.version}{self.update}" if self.update else self.version
+        return with_update(self.version, self.update) if self.update else self.version
 
 
 def _same_version(a: str, b: str) -> bool:
@@ -138,7 +139,7 @@ def version_in_criterion(c: CpeCriterion, target: Target) -> bool:
             # An exact version in the criteria, optionally with an update (openssh:8.5:p1).
             upd = c.cpe.update
             if upd not in (ANY, NA):
-                return _same_version(target.full_version, cv + upd)
+                return _same_version(target.full_version, with_update(cv, upd))
             if _same_version(target.full_version, cv):
                 return True
             if target.product in UPDATE_FIELD_PRODUCTS:

@@ -17,7 +17,7 @@ from cybervault.vulns.bulk import bulk_insert, insert_tuples, tuple_converter
 from cybervault.vulns.cpe import ANY, NA
 from cybervault.vulns.models import Cve, CveCpeMatch, EpssScore, KevEntry, VulnDatasetState
 from cybervault.vulns.records import CVE_ID, CpeCriterion, CveRecord, KevInfo
-from cybervault.vulns.versions import InvalidVersion, sortable_key
+from cybervault.vulns.versions import InvalidVersion, sortable_key, with_update
 
 __all__ = ["CveStore", "PreparedRecord", "UpsertCounts", "cve_seq", "CVE_ID", "prepare_record"]
 
@@ -72,7 +72,7 @@ def criterion_row(cve_id: str, c: CpeCriterion, *, decisive: bool = False) -> di
         # Exact version: the key of the version without update (covers openssh:9.1:* as well).
         lo = hi = _key_or_none(cpe.version)
         if cpe.update not in (ANY, NA):
-            lo = hi = _key_or_none(cpe.version + cpe.update)
+            lo = hi = _key_or_none(with_update(cpe.version, cpe.update))
     else:
         lo = _key_or_none(c.version_start_including or c.version_start_excluding)
         hi = _key_or_none(c.version_end_including or c.version_end_excluding)

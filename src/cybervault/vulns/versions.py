@@ -29,6 +29,7 @@ __all__ = [
     "sortable_key",
     "split_update",
     "version_key",
+    "with_update",
 ]
 
 
@@ -168,6 +169,19 @@ def split_update(version: str) -> tuple[str, str | None]:
     if not m:
         return version.strip(), None
     return m.group("base"), m.group("update").lower()
+
+
+_UPDATE_LABEL = re.compile(r"([a-z]+)(\d*)")
+
+
+def with_update(version: str, update: str) -> str:
+    """A CPE's version and update fields as one version. NVD writes Tomcat milestones as `9.0.0:m1`:
+    joined with a separator that is the milestone `9.0.0.M1` (before 9.0.0), not the post-release letter
+    `9.0.0m1`; patch levels (`8.5:p1`, `1.3.3:c`) stay glued (`8.5p1`, after 8.5)."""
+    m = _UPDATE_LABEL.fullmatch(update.lower())
+    if m and _is_pre(m.group(1), True, bool(m.group(2))):
+        return f"{version}.{update}"
+    return version + update
 
 
 @dataclass(frozen=True)
