@@ -14,7 +14,7 @@ import io
 import math
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -265,24 +265,23 @@ def item_id(item: Any, fmt: str) -> str:
     return _item_id(item, "cve", "id") if fmt == NVD else _item_id(item, "cveMetadata", "cveId")
 
 
+def _record(item: Any, index: int, fmt: str, build: Callable[[Any], Any], value: Any) -> Parsed:
+    rid = item_id(item, fmt)
+    rid = f"#{index}" if rid == "(unknown)" else rid
+    try:
+        return Parsed(rid, build(value))
+    except RecordError as exc:
+        return Parsed(rid, error=str(exc))
+
+
 def nvd_record(item: Any, index: int) -> Parsed:
     """One item of an NVD feed's `vulnerabilities` array as a record, or the reason it is not one."""
-    cve = item.get("cve") if isinstance(item, dict) else None
-    rid = cve.get("id") if isinstance(cve, dict) and isinstance(cve.get("id"), str) else f"#{index}"
-    try:
-        return Parsed(str(rid)[:40], record_from_nvd(cve))
-    except RecordError as exc:
-        return Parsed(str(rid)[:40], error=str(exc))
+    return _record(item, index, NVD, record_from_nvd, item.get("cve") if isinstance(item, dict) else None)
 
 
 def cve5_record(item: Any, index: int) -> Parsed:
     """One CVE JSON 5 record (an item of a list of them, or the whole file) as a record, or the reason."""
-    meta = item.get("cveMetadata") if isinstance(item, dict) else None
-    rid = meta.get("cveId") if isinstance(meta, dict) and isinstance(meta.get("cveId"), str) else f"#{index}"
-    try:
-        return Parsed(str(rid)[:40], record_from_cve5(item))
-    except RecordError as exc:
-        return Parsed(str(rid)[:40], error=str(exc))
+    return _record(item, index, CVE5, record_from_cve5, item)
 
 
 RECORD_BUILDERS = {NVD: nvd_record, CVE5: cve5_record}
