@@ -132,6 +132,7 @@ _PRODUCT_GROUPS: tuple[frozenset[str], ...] = (
         }
     ),
     frozenset({"internet_information_services", "internet_information_server"}),
+    frozenset({"mysql", "mysql_server"}),  # Oracle's newer records (e.g. CVE-2021-3449) say mysql_server
     frozenset({"collaboration", "collaboration_suite", "zimbra_collaboration_suite"}),
 )
 _PRODUCT_GROUP_OF: dict[str, frozenset[str]] = {p: g for g in _PRODUCT_GROUPS for p in g}
