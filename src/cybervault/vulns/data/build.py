@@ -19,8 +19,9 @@ from cybervault.vulns.records import cvss_base_score, severity_for
 HERE = Path(__file__).parent
 SOURCE = HERE / "curated.txt"
 OUTPUT = HERE / "cves.json.gz"
-# Fixed so that rebuilding an unchanged list gives identical records (idempotent re-imports).
-DATASET_TIMESTAMP = "2026-11-28T00:00:00.000"
+# Fixed so that rebuilding an unchanged list gives identical records (idempotent re-imports); move it
+# forward when rows change, so that installs holding the older shipped rows replace them.
+DATASET_TIMESTAMP = "2026-11-29T00:00:00.000"
 
 _ITEM = re.compile(
     r"^(?P<platform>!)?(?:(?P<part>[aoh])/)?(?P<vendor>[\w.\-]+):(?P<product>[\w.\-]+)"
