@@ -183,6 +183,7 @@ async def run_pipeline(path: Path, fmt: str, dialect: str, write: Write, *, batc
                         return ("crash", f"an import process exited (exit codes {codes})")
 
     result = PipelineResult()
+    ended = False
     pending: asyncio.Task[None] | None = None
     parsed, position, parsers_left, split_done = 0, 0, parsers, False
     try:
@@ -214,11 +215,14 @@ async def run_pipeline(path: Path, fmt: str, dialect: str, write: Write, *, batc
                 progress(position, parsed)
         if pending is not None:
             await pending
+        ended = result.file_error is None  # every process said it was done
     finally:
         if pending is not None and not pending.done():
             await pending
         for proc in procs:
-            proc.join(timeout=5 if result.file_error is None else 0.5)
+            # Processes that ended exit at once; after a crash or a write error, others may be blocked on
+            # a full queue and are stopped.
+            proc.join(timeout=5 if ended else 0.5)
             if proc.is_alive():
                 proc.terminate()
                 proc.join(timeout=5)
