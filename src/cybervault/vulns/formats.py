@@ -12,7 +12,6 @@ import datetime as dt
 import gzip
 import io
 import math
-import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,8 +22,8 @@ import ijson
 
 from cybervault.vulns.cve5 import record_from_cve5
 from cybervault.vulns.fastjson import nvd_items
-from cybervault.vulns.records import RecordError, parse_day, record_from_nvd
-from cybervault.vulns.repository import CVE_ID
+from cybervault.vulns.guards import JsonTooComplex, StringTooLong, guarded
+from cybervault.vulns.records import CVE_ID, RecordError, parse_day, record_from_nvd
 
 __all__ = ["FileFormatError", "Parsed", "detect_format", "open_data", "read_records"]
 
@@ -92,106 +91,6 @@ def open_data(path: Path) -> DataFile:
     return DataFile(path=path, stream=stream, counter=counter, size=path.stat().st_size)
 
 
-MAX_JSON_STRING = 1 << 20  # NVD's longest strings are a few kB; anything near this is hostile
-
-
-class StringTooLong(ValueError):
-    pass
-
-
-class _StringGuard(io.RawIOBase):
-    """Refuses JSON whose strings exceed MAX_JSON_STRING bytes before the parser buffers them.
-
-    It counts bytes between double quotes; escaped quotes only shorten the runs, so the check can only
-    be lenient, never wrong about a legitimate file.
-    """
-
-    def __init__(self, inner: IO[bytes], limit: int = MAX_JSON_STRING) -> None:
-        self.inner = inner
-        self.limit = limit
-        self.run = 0
-        self.offset = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.inner.read(min(len(buffer), 256 * 1024))
-        n = len(data)
-        first = data.find(b'"')
-        if first == -1:
-            self.run += n
-        else:
-            if self.run + first > self.limit:
-                self.run += first
-            else:
-                self.run = n - 1 - data.rfind(b'"')
-        if self.run > self.limit:
-            raise StringTooLong(f"a JSON value near byte {self.offset} is longer than {self.limit} bytes")
-        self.offset += n
-        buffer[:n] = data
-        return n
-
-
-MAX_JSON_DEPTH = 128  # NVD and CVE 5 records nest about 10 deep
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')  # unrolled: 4x faster than (?:[^"\\]|\\.)*
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-MAX_JSON_NUMBER = 100  # digits; ijson's C backend segfaults past Python's 4300-digit int limit
-_LONG_NUMBER = re.compile(rb"\d{%d}" % (MAX_JSON_NUMBER + 1))
-
-
-class JsonTooComplex(ValueError):
-    pass
-
-
-class _ShapeGuard(io.RawIOBase):
-    """Refuses JSON nested deeper than MAX_JSON_DEPTH, or with numbers longer than MAX_JSON_NUMBER, before
-    the parser sees it: ijson's item builder uses memory quadratic in depth (a 400 kB file of brackets
-    took gigabytes) and its C backend crashes the process on a 5000-digit number. Works a chunk at a
-    time at C speed: strings are cut out, then matched bracket pairs are peeled one level per pass."""
-
-    def __init__(self, inner: IO[bytes], limit: int = MAX_JSON_DEPTH) -> None:
-        self.inner = inner
-        self.limit = limit
-        self.depth = 0
-        self.pending = b""  # an unterminated string carried into the next chunk
-        self.number_tail = b""  # a number that may continue in the next chunk
-        self.offset = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.inner.read(min(len(buffer), 256 * 1024))
-        n = len(data)
-        text = _JSON_STRING.sub(b"", self.pending + data)
-        quote = text.find(b'"')
-        self.pending = text[quote:] if quote != -1 else b""
-        outside = text[:quote] if quote != -1 else text
-        if _LONG_NUMBER.search(self.number_tail + outside):
-            raise JsonTooComplex(f"JSON near byte {self.offset} has a number longer than {MAX_JSON_NUMBER} "
-                                 "digits")
-        digits = outside[len(outside.rstrip(b"0123456789")):] if quote == -1 else b""
-        self.number_tail = digits[-MAX_JSON_NUMBER:]
-        brackets = outside.translate(None, _NOT_BRACKETS)
-        inner = 0
-        while brackets:
-            peeled = brackets.replace(b"[]", b"").replace(b"{}", b"")
-            if peeled == brackets:
-                break
-            brackets, inner = peeled, inner + 1
-            if inner > self.limit:
-                break
-        opens = brackets.count(b"[") + brackets.count(b"{")
-        closes = len(brackets) - opens
-        if max(self.depth, self.depth - closes + opens) + inner > self.limit:
-            raise JsonTooComplex(f"JSON near byte {self.offset} is nested more than {self.limit} levels deep")
-        self.depth = max(0, self.depth - closes + opens)
-        self.offset += n
-        buffer[:n] = data
-        return n
-
-
 _READ_ERRORS = (OSError, EOFError, zlib.error, gzip.BadGzipFile, ijson.JSONError, UnicodeDecodeError, ValueError)
 
 
@@ -231,15 +130,11 @@ def detect_format(path: Path) -> str:
     raise FileFormatError("unrecognised JSON: not an NVD 2.0 feed, CVE JSON 5 record, or KEV catalog")
 
 
-def _guarded(stream: IO[bytes]) -> IO[bytes]:
-    return io.BufferedReader(_ShapeGuard(_StringGuard(stream)), buffer_size=256 * 1024)
-
-
 def _nvd_items(data: DataFile) -> Iterator[Any]:
     """The feed's items: the fast C-scanner reader, or ijson (re-reading the file) when the input is unusual."""
     done = 0
     try:
-        for item in nvd_items(_guarded(data.stream)):
+        for item in nvd_items(guarded(data.stream)):
             done += 1
             yield item
         return
@@ -247,7 +142,7 @@ def _nvd_items(data: DataFile) -> Iterator[Any]:
         pass
     fresh = open_data(data.path)
     try:
-        for index, item in enumerate(ijson.items(_guarded(fresh.stream), "vulnerabilities.item")):
+        for index, item in enumerate(ijson.items(guarded(fresh.stream), "vulnerabilities.item")):
             if index >= done:
                 yield item
     finally:
@@ -290,7 +185,7 @@ RECORD_BUILDERS = {NVD: nvd_record, CVE5: cve5_record}
 def _cve5_items(stream: IO[bytes]) -> Iterator[Any]:
     first = stream.peek(64)[:64].lstrip() if hasattr(stream, "peek") else b"{"
     prefix = "item" if first.startswith(b"[") else ""
-    yield from ijson.items(_guarded(stream), prefix)
+    yield from ijson.items(guarded(stream), prefix)
 
 
 def raw_items(data: DataFile, fmt: str) -> Iterator[Any]:
@@ -331,7 +226,7 @@ def kev_row(item: Any) -> dict[str, Any]:
 
 
 def _kev(stream: IO[bytes]) -> Iterator[Parsed]:
-    for index, item in enumerate(ijson.items(_guarded(stream), "vulnerabilities.item")):
+    for index, item in enumerate(ijson.items(guarded(stream), "vulnerabilities.item")):
         rid = item.get("cveID") if isinstance(item, dict) and isinstance(item.get("cveID"), str) else f"#{index}"
         try:
             yield Parsed(str(rid)[:40], kev_row(item))

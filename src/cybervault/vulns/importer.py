@@ -28,7 +28,8 @@ from cybervault.vulns.formats import (
     read_records,
 )
 from cybervault.vulns.pipeline import run_pipeline
-from cybervault.vulns.repository import CveStore, PreparedRecord, UpsertCounts
+from cybervault.vulns.repository import CveStore, UpsertCounts
+from cybervault.vulns.rows import PreparedRecord
 
 __all__ = ["FileReport", "Failure", "import_file", "import_paths"]
 

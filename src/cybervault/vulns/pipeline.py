@@ -39,7 +39,7 @@ from cybervault.vulns.formats import (
     open_data,
     raw_items,
 )
-from cybervault.vulns.repository import PreparedRecord, prepare_record
+from cybervault.vulns.rows import PreparedRecord, prepare_record
 
 __all__ = ["PipelineResult", "run_pipeline"]
 

@@ -21,8 +21,9 @@ from cybervault.vulns.match_index import IndexedMatch
 from cybervault.vulns.matching import Confidence, Target, criterion_hits, match_record
 from cybervault.vulns.models import Cve, VulnDatasetState
 from cybervault.vulns.products import UPDATE_FIELD_PRODUCTS, canonical_product, product_group
-from cybervault.vulns.records import Configuration, CpeCriterion, CveRecord, RecordError, parse_configurations
-from cybervault.vulns.repository import CVE_ID, CveStore, cve_seq
+from cybervault.vulns.records import CVE_ID, Configuration, CpeCriterion, CveRecord, RecordError, parse_configurations
+from cybervault.vulns.repository import CveStore
+from cybervault.vulns.rows import cve_seq
 from cybervault.vulns.schemas import render_cve
 from cybervault.vulns.versions import InvalidVersion, sortable_key, split_update
 

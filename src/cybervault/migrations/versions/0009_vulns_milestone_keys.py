@@ -21,7 +21,7 @@ depends_on = None
 def upgrade() -> None:
     from cybervault.vulns.cpe import InvalidCpe, parse_cpe
     from cybervault.vulns.records import CpeCriterion
-    from cybervault.vulns.repository import criterion_row
+    from cybervault.vulns.rows import criterion_row
 
     conn = op.get_bind()
     rows = conn.execute(text("SELECT id, cve_id, criteria, lo_key FROM cve_cpe_matches "
