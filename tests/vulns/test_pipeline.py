@@ -19,6 +19,7 @@ from cybervault.vulns import importer
 from cybervault.vulns.fastjson import Unusual, nvd_item_pieces
 from cybervault.vulns.importer import FileReport, import_file
 from cybervault.vulns.models import Cve
+from cybervault.vulns.pipeline import within_guards
 from tests.vulns.test_importers import cve, nvd_feed
 
 
@@ -50,9 +51,20 @@ def _item_not_an_object(items: list[dict[str, Any]]) -> bytes:
     return _compact([*items[:5], 5, *items[5:]])  # type: ignore[list-item]
 
 
+def _deeply_nested(items: list[dict[str, Any]]) -> bytes:
+    items[12] = {"cve": {**items[12]["cve"], "x-deep": json.loads("[" * 200 + "]" * 200)}}
+    return _compact(items)
+
+
+def _many_criteria(items: list[dict[str, Any]]) -> bytes:
+    matches = [{"vulnerable": True, "criteria": f"cpe:2.3:a:acme:gizmod:1.{i}:*:*:*:*:*:*:*"} for i in range(300)]
+    items[12]["cve"]["configurations"] = [{"nodes": [{"operator": "OR", "negate": False, "cpeMatch": matches}]}]
+    return _compact(items)
+
+
 SHAPES: dict[str, Callable[[list[dict[str, Any]]], bytes]] = {
     "compact": _compact, "pretty-bom": _pretty_with_bom, "nested-cve": _nested_cve_object,
-    "array-not-last": _array_not_last, "item-not-object": _item_not_an_object
+    "array-not-last": _array_not_last, "item-not-object": _item_not_an_object, "many-criteria": _many_criteria,
 }  # a truncated file: test_importers.test_worker_process_import_reports_like_in_process
 
 
@@ -90,6 +102,30 @@ async def test_pipeline_matches_the_in_process_reader(db: Database, tmp_path: Pa
     assert again == stored
     ids = [f.record_id for f in pipelined.failures]
     assert ids[0] == f"CVE-{year}-13003" and ids[-1] == ("#8" if shape == "item-not-object" else "#7")
+
+
+async def test_an_item_a_guard_refuses_stops_the_import_there(db: Database, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nesting over 128 levels is refused by the careful reader's guard; the fast path hands such an item
+    to it, so a big file is refused as a small one is (the records before it are in)."""
+    path = tmp_path / "deep.json"
+    path.write_bytes(_deeply_nested(_items(2088)))
+    monkeypatch.setattr(importer, "PIPELINE_MIN_BYTES", 0)
+    report = await import_file(db, path, batch_size=8, parsers=2)
+    assert report.file_error is not None and "nested more than 128 levels" in report.file_error
+    assert report.file_error.endswith("(after record CVE-2088-10011)")
+    assert report.counts.inserted == 10  # items 0-11 but for the two bad ones; nothing after the deep one
+
+
+def test_only_items_a_guard_refuses_leave_the_fast_path() -> None:
+    year = 2092
+    many = _pieces(_many_criteria(_items(year)))[12]
+    assert many.count(b"{") > 300
+    within_guards(many)  # hundreds of criteria are ordinary NVD data: no fallback
+    with pytest.raises(Unusual):
+        within_guards(_pieces(_deeply_nested(_items(year)))[12])
+    with pytest.raises(Unusual):
+        within_guards(orjson.dumps({"cve": {"id": "CVE-2092-1", "x": "A" * (2 << 20)}}))
 
 
 def _pieces(blob: bytes) -> list[bytes]:

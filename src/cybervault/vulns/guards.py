@@ -8,7 +8,7 @@ import io
 import re
 from typing import IO, Any
 
-__all__ = ["JsonTooComplex", "StringTooLong", "guarded"]
+__all__ = ["MAX_JSON_DEPTH", "MAX_JSON_STRING", "JsonTooComplex", "StringTooLong", "guarded"]
 
 
 MAX_JSON_STRING = 1 << 20  # NVD's longest strings are a few kB; anything near this is hostile

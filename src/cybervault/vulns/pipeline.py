@@ -16,6 +16,7 @@ Memory is bounded by the queues: at most a few batches are in flight between the
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import multiprocessing
 import queue as queue_mod
@@ -39,6 +40,7 @@ from cybervault.vulns.formats import (
     open_data,
     raw_items,
 )
+from cybervault.vulns.guards import MAX_JSON_DEPTH, MAX_JSON_STRING, JsonTooComplex, StringTooLong, guarded
 from cybervault.vulns.rows import PreparedRecord, prepare_record
 
 __all__ = ["PipelineResult", "run_pipeline"]
@@ -75,6 +77,18 @@ def _decode(piece: bytes) -> Any:
         return json.loads(piece)
 
 
+def within_guards(piece: bytes) -> None:
+    """Unusual if the item breaks a limit of the careful readers' guards (a string over 1 MB, nesting over
+    128 levels), so that the careful reader refuses the file exactly as it does a small one. Only items
+    that could (big, or with many brackets: NVD items with hundreds of criteria) are scanned."""
+    if len(piece) <= MAX_JSON_STRING and piece.count(b"{") + piece.count(b"[") <= MAX_JSON_DEPTH:
+        return
+    try:
+        guarded(io.BytesIO(piece)).read()
+    except (StringTooLong, JsonTooComplex) as exc:
+        raise Unusual("an item a guard refuses") from exc
+
+
 def _split(path: str, fmt: str, batch_size: int, work: Any, out: Any, parsers: int) -> None:
     """Splitter process: batches of (index of the first item, [item bytes], file position) to `work`,
     then one None per parser, then ("end", items seen, file error or None, file position) to `out`."""
@@ -99,6 +113,7 @@ def _split(path: str, fmt: str, batch_size: int, work: Any, out: Any, parsers: i
             try:
                 with file_errors():
                     for piece in nvd_item_pieces(data.stream):
+                        within_guards(piece)
                         try:
                             item = orjson.loads(piece)
                         except orjson.JSONDecodeError as exc:
