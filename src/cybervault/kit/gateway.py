@@ -34,6 +34,7 @@ from cybervault.kit.errors import (
     UnsupportedMediaType,
 )
 from cybervault.kit.http import API_CSP, SECURITY_HEADERS, accept_request_id, error_body
+from cybervault.kit.key_resolver import KeyResolver
 from cybervault.kit.ratelimit import RateLimitResult
 
 log = structlog.get_logger(__name__)
@@ -62,8 +63,7 @@ class ApiGateway:
         self.settings = settings
         self.state = state  # app.state: db, rate_limiter, metrics (set in lifespan)
         self._proxies = [ipaddress.ip_network(n, strict=False) for n in settings.trusted_proxies]
-        self._last_used: dict[str, float] = {}
-        self._inflight: dict[str, asyncio.Future[Principal | None]] = {}
+        self._keys = KeyResolver(settings, state)
 
     # ---- ASGI entry ------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -178,9 +178,9 @@ class ApiGateway:
         if scheme.lower() == "bearer" and 0 < len(token) <= 128:
             secret = self.settings.secret_key.get_secret_value()
             key_hash = hash_key(token, secret)
-            principal = principal_cache.get(key_hash) or await self._lookup_once(key_hash, token, secret)
+            principal = principal_cache.get(key_hash) or await self._keys.resolve(key_hash, token, secret)
             if principal is not None:
-                self._touch(principal.key_id)
+                self._keys.touch(principal.key_id)
                 return principal
         # Failed attempts are limited per client address so keys cannot be guessed quickly.
         ctx.rate = await self.state.rate_limiter.hit("authfail", ctx.client_ip,
@@ -190,66 +190,6 @@ class ApiGateway:
             raise RateLimitExceeded("Too many failed authentication attempts from this address.",
                                     headers={"Retry-After": str(ctx.rate.retry_after)})
         raise InvalidApiKey()
-
-    async def _lookup_once(self, key_hash: str, token: str, secret: str) -> Principal | None:
-        """One database lookup per key hash at a time: a burst of requests with a key that is not cached
-        yet shares the first lookup instead of queueing hundreds of identical queries for connections."""
-        pending = self._inflight.get(key_hash)
-        if pending is not None:
-            try:
-                return await asyncio.shield(pending)
-            except asyncio.CancelledError:
-                if not pending.cancelled():
-                    raise  # this request itself was cancelled
-                return await self._lookup(key_hash, token, secret)  # the first caller went away
-        future: asyncio.Future[Principal | None] = asyncio.get_running_loop().create_future()
-        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # never "unretrieved"
-        self._inflight[key_hash] = future
-        try:
-            principal = await self._lookup(key_hash, token, secret)
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except Exception as exc:
-            future.set_exception(exc)
-            raise
-        else:
-            future.set_result(principal)
-            return principal
-        finally:
-            self._inflight.pop(key_hash, None)
-
-    async def _lookup(self, key_hash: str, token: str, secret: str) -> Principal | None:
-        from cybervault.keys import principal_cache
-        from cybervault.keys.service import authenticate
-
-        db: Database = self.state.db
-        try:
-            async with db.session() as session:
-                principal, key = await authenticate(session, token, secret, self.settings.rate_limit_per_minute)
-        except (OSError, ConnectionError) as exc:
-            raise ServiceUnavailable("The database is unreachable; retry shortly.") from exc
-        if principal is not None and key is not None:
-            principal_cache.put(key_hash, principal, key.expires_at)
-        return principal
-
-    def _touch(self, key_id: str) -> None:
-        """Record last use at most once a minute per key and process, off the request path."""
-        now = time.monotonic()
-        if now - self._last_used.get(key_id, -1e9) < 60:
-            return
-        self._last_used[key_id] = now
-        task = asyncio.get_running_loop().create_task(self._write_last_used(key_id))
-        task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
-
-    async def _write_last_used(self, key_id: str) -> None:
-        from sqlalchemy import update
-
-        from cybervault.keys.models import ApiKey
-        from cybervault.kit.db import utcnow
-
-        async with self.state.db.session() as session, session.begin():
-            await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
 
     async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
         limit = self.settings.max_body_bytes
