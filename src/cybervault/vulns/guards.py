@@ -18,7 +18,30 @@ class StringTooLong(ValueError):
     pass
 
 
-class _StringGuard(io.RawIOBase):
+class _Guard(io.RawIOBase):
+    """A reader that passes the inner stream's bytes on, a chunk at a time, after `check` has seen them."""
+
+    def __init__(self, inner: IO[bytes], limit: int) -> None:
+        self.inner = inner
+        self.limit = limit
+        self.offset = 0  # of the chunk being checked, for messages
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.inner.read(min(len(buffer), 256 * 1024))
+        self.check(data)
+        n = len(data)
+        self.offset += n
+        buffer[:n] = data
+        return n
+
+    def check(self, data: bytes) -> None:
+        raise NotImplementedError
+
+
+class _StringGuard(_Guard):
     """Refuses JSON whose strings exceed MAX_JSON_STRING bytes before the parser buffers them.
 
     It counts bytes between double quotes; escaped quotes only shorten the runs, so the check can only
@@ -26,16 +49,10 @@ class _StringGuard(io.RawIOBase):
     """
 
     def __init__(self, inner: IO[bytes], limit: int = MAX_JSON_STRING) -> None:
-        self.inner = inner
-        self.limit = limit
+        super().__init__(inner, limit)
         self.run = 0
-        self.offset = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.inner.read(min(len(buffer), 256 * 1024))
+    def check(self, data: bytes) -> None:
         n = len(data)
         first = data.find(b'"')
         if first == -1:
@@ -47,9 +64,6 @@ class _StringGuard(io.RawIOBase):
                 self.run = n - 1 - data.rfind(b'"')
         if self.run > self.limit:
             raise StringTooLong(f"a JSON value near byte {self.offset} is longer than {self.limit} bytes")
-        self.offset += n
-        buffer[:n] = data
-        return n
 
 
 MAX_JSON_DEPTH = 128  # NVD and CVE 5 records nest about 10 deep
@@ -63,26 +77,19 @@ class JsonTooComplex(ValueError):
     pass
 
 
-class _ShapeGuard(io.RawIOBase):
+class _ShapeGuard(_Guard):
     """Refuses JSON nested deeper than MAX_JSON_DEPTH, or with numbers longer than MAX_JSON_NUMBER, before
     the parser sees it: ijson's item builder uses memory quadratic in depth (a 400 kB file of brackets
     took gigabytes) and its C backend crashes the process on a 5000-digit number. Works a chunk at a
     time at C speed: strings are cut out, then matched bracket pairs are peeled one level per pass."""
 
     def __init__(self, inner: IO[bytes], limit: int = MAX_JSON_DEPTH) -> None:
-        self.inner = inner
-        self.limit = limit
+        super().__init__(inner, limit)
         self.depth = 0
         self.pending = b""  # an unterminated string carried into the next chunk
         self.number_tail = b""  # a number that may continue in the next chunk
-        self.offset = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.inner.read(min(len(buffer), 256 * 1024))
-        n = len(data)
+    def check(self, data: bytes) -> None:
         text = _JSON_STRING.sub(b"", self.pending + data)
         quote = text.find(b'"')
         self.pending = text[quote:] if quote != -1 else b""
@@ -106,9 +113,6 @@ class _ShapeGuard(io.RawIOBase):
         if max(self.depth, self.depth - closes + opens) + inner > self.limit:
             raise JsonTooComplex(f"JSON near byte {self.offset} is nested more than {self.limit} levels deep")
         self.depth = max(0, self.depth - closes + opens)
-        self.offset += n
-        buffer[:n] = data
-        return n
 
 
 def guarded(stream: IO[bytes]) -> IO[bytes]:
