@@ -180,16 +180,9 @@ class JobRunner:
                    payload=row.payload, last_error=row.last_error, status="running", lease_owner=self.worker_id)
 
     async def _execute_alone(self, stmt: Any, params: dict[str, Any] | None = None) -> Any:
-        """One statement, atomic on its own: autocommitted on PostgreSQL (no BEGIN/COMMIT round trips,
-        which on a small VM cost as much as the statement), in a short transaction on SQLite. Returns
-        the first row it returned, if any."""
-        if self.db.engine.dialect.name == "postgresql":
-            async with self.db.engine.connect() as conn:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-                result = await conn.execute(stmt, params)
-                return result.first() if result.returns_rows else None
-        async with self.db.session() as session, session.begin():
-            result = await session.execute(stmt, params)
+        """One statement, atomic on its own; the first row it returned, if any."""
+        async with self.db.single_statements() as conn:
+            result = await conn.execute(stmt, params)
             return result.first() if result.returns_rows else None
 
     def _custom_leases(self) -> tuple[tuple[str, int], ...]:

@@ -9,7 +9,13 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, MetaData, String, TypeDecorator, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Stable constraint names so Alembic batch migrations on SQLite can find and alter them.
@@ -115,6 +121,19 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessionmaker() as session:
             yield session
+
+    @asynccontextmanager
+    async def single_statements(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for statements that are each atomic on their own (a claim, a finish, a read):
+        autocommitted on PostgreSQL, saving the BEGIN/COMMIT round trips that on a small VM cost as much
+        as the statement; one short transaction on SQLite."""
+        if self.engine.dialect.name == "postgresql":
+            async with self.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                yield conn
+        else:
+            async with self.engine.begin() as conn:
+                yield conn
 
     async def dispose(self) -> None:
         await self.engine.dispose()

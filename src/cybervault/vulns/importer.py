@@ -107,19 +107,29 @@ async def import_file(db: Database, path: Path, *, progress: Progress | None = N
         return report
     report.format = fmt
     if fmt in (NVD, CVE5) and path.stat().st_size >= PIPELINE_MIN_BYTES:
-        result = await run_pipeline(path, fmt, db.engine.dialect.name,
-                                    lambda batch: _write_batch(db, fmt, batch, report), batch_size=batch_size,
-                                    parsers=parser_count(parsers), max_failures=max_failures_listed,
-                                    progress=progress)
-        report.records = result.records
-        report.file_error = result.file_error
-        report.failures[:0] = [Failure(report.file, rid, reason) for _, rid, reason in
-                               result.failures[:max(0, max_failures_listed - len(report.failures))]]
-        if progress:
-            progress(path.stat().st_size, report.records)
-        if report.records == 0 and report.file_error is None:
-            report.file_error = "no records found"
-        return report
+        await _import_pipelined(db, path, fmt, report, progress, batch_size, max_failures_listed, parsers)
+    else:
+        await _import_in_process(db, path, fmt, report, progress, batch_size, max_failures_listed)
+    if progress:
+        progress(path.stat().st_size, report.records)
+    if report.records == 0 and report.file_error is None:
+        report.file_error = "no records found"
+    return report
+
+
+async def _import_pipelined(db: Database, path: Path, fmt: str, report: FileReport, progress: Progress | None,
+                            batch_size: int, max_failures_listed: int, parsers: int) -> None:
+    result = await run_pipeline(path, fmt, db.engine.dialect.name,
+                                lambda batch: _write_batch(db, fmt, batch, report), batch_size=batch_size,
+                                parsers=parser_count(parsers), max_failures=max_failures_listed, progress=progress)
+    report.records = result.records
+    report.file_error = result.file_error
+    room = max(0, max_failures_listed - len(report.failures))  # the database may have refused some already
+    report.failures[:0] = [Failure(report.file, rid, reason) for _, rid, reason in result.failures[:room]]
+
+
+async def _import_in_process(db: Database, path: Path, fmt: str, report: FileReport, progress: Progress | None,
+                             batch_size: int, max_failures_listed: int) -> None:
     data = open_data(path)
     records = read_records(data, fmt)
     state = {"last_id": "(start of file)", "done": False}
@@ -162,11 +172,6 @@ async def import_file(db: Database, path: Path, *, progress: Progress | None = N
         if pending is not None and not pending.done():
             await pending
         data.close()
-    if progress:
-        progress(data.size, report.records)
-    if report.records == 0 and report.file_error is None:
-        report.file_error = "no records found"
-    return report
 
 
 async def import_paths(db: Database, paths: Sequence[Path],

@@ -20,13 +20,10 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cybervault.config import Settings
 from cybervault.events.models import Event
@@ -93,19 +90,6 @@ async def dispatch(ctx: JobContext) -> dict[str, Any]:
     return {"events": len(own) + len(taken.event_ids), "deliveries": len(planned), "jobs_taken": len(taken.job_ids)}
 
 
-@asynccontextmanager
-async def _single_statements(db: Database) -> AsyncIterator[AsyncConnection]:
-    """A connection for statements that are each atomic on their own: autocommit on PostgreSQL (no
-    BEGIN/COMMIT round trips), a short transaction on SQLite."""
-    if db.engine.dialect.name == "postgresql":
-        async with db.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            yield conn
-    else:
-        async with db.engine.begin() as conn:
-            yield conn
-
-
 def _taken_lease(settings: Settings) -> dt.timedelta:
     """Long enough for the run that took a job to wait for a slot, send and record (nothing renews it)."""
     return dt.timedelta(seconds=settings.job_lease_seconds + 2 * settings.webhook_timeout_seconds)
@@ -116,7 +100,7 @@ async def _take_queued_dispatches(ctx: JobContext, now: dt.datetime, room: int) 
     conditional UPDATE then takes only those still queued, so two leaders never take the same job."""
     if room <= 0:
         return Taken([], [], False)
-    async with _single_statements(ctx.db) as conn:
+    async with ctx.db.single_statements() as conn:
         candidates = (await conn.execute(
             select(_JOBS.c.id, _JOBS.c.payload)
             .where(_JOBS.c.kind == DISPATCH_KIND, _JOBS.c.status == "queued", _JOBS.c.run_at <= now,
@@ -143,7 +127,7 @@ async def _take_queued_dispatches(ctx: JobContext, now: dt.datetime, room: int) 
 
 async def _release(ctx: JobContext, job_ids: list[str]) -> None:
     """Taken jobs back to queued and unpublished, so the reconciler's next tick publishes them."""
-    async with _single_statements(ctx.db) as conn:
+    async with ctx.db.single_statements() as conn:
         await conn.execute(
             update(_JOBS).where(_JOBS.c.id.in_(job_ids), _JOBS.c.lease_owner == ctx.worker_id,
                                 _JOBS.c.status == "running")
@@ -153,7 +137,7 @@ async def _release(ctx: JobContext, job_ids: list[str]) -> None:
 
 async def _plan(db: Database, event_ids: list[str], now: dt.datetime, *, maybe_done_before: bool) -> list[Planned]:
     """Which endpoints get which events (nothing is written yet)."""
-    async with _single_statements(db) as conn:
+    async with db.single_statements() as conn:
         events = sorted((e for e in (await conn.execute(
             select(Event.id, Event.org_id, Event.livemode, Event.type, Event.data, Event.created_at)
             .where(Event.id.in_(event_ids)))).all()
